@@ -1,0 +1,5 @@
+import sys
+
+from agentrt.runtime.process import main
+
+sys.exit(main())

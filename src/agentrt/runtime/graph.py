@@ -1,0 +1,378 @@
+"""``create_agent_graph``: the run as a LangGraph ``StateGraph``.
+
+    start → plan → validate ─┬─> execute ─┬─> respond → END
+              ↑   (repair) ──┘     ↑  │    ├─> await_approval (interrupt) → execute
+              └──── replan <───────┼──┘    └─> fail → END
+                                   └─ (step failed, attempts left)
+
+Each node reads the context as ``state["context"]``. The services a run needs (LLM,
+skills, memory, event sink) are bound when the graph is created and never stored in
+the state, so checkpoints hold only the context and plain JSON.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import interrupt
+
+from agentrt.context import RuntimeSessionContext
+from agentrt.errors import AgentrtError, InvalidInputError
+from agentrt.events import EventEmitter, EventSink, discard_event
+from agentrt.llm._base import ChatMessage, LLMProvider, LLMRequest, Usage
+from agentrt.llm._resolve import resolve_provider
+from agentrt.memory._base import InMemoryMemory, MemorySystem
+from agentrt.runtime.approvals import Decision, apply_decision
+from agentrt.runtime.budgets import check_budgets
+from agentrt.runtime.capabilities import Capability, CapabilityGraph, DelegateFn, DelegationTarget
+from agentrt.runtime.executor import PlanExecutor
+from agentrt.runtime.plan import PlanStep
+from agentrt.runtime.planner import PlannerAgent, PlanningInput
+from agentrt.runtime.state import AgentState, StepRecord
+from agentrt.runtime.validation import validate_plan
+from agentrt.skills.registry import SkillRegistry
+
+DEFAULT_MAX_PLAN_REPAIRS = 2
+Update = dict[str, Any]
+Node = Callable[[AgentState], Awaitable[Update]]
+
+
+@dataclass
+class RunServices:
+    """What the nodes of one run use; built by ``create_agent_graph``."""
+
+    runtime_context: RuntimeSessionContext
+    llm: LLMProvider
+    skills: SkillRegistry
+    memory: MemorySystem
+    capabilities: CapabilityGraph
+    sink: EventSink
+    checkpointing: bool
+    emitter: EventEmitter | None = None
+
+    def emitter_for(self, state: AgentState) -> EventEmitter:
+        """The run's emitter, its sequence caught up with the state (after a resume)."""
+        if self.emitter is None or self.emitter.run_id != state["run_id"]:
+            self.emitter = EventEmitter(state["run_id"], self.sink, last_seq=state.get("event_seq", 0))
+        else:
+            self.emitter.seq = max(self.emitter.seq, state.get("event_seq", 0))
+        return self.emitter
+
+
+def _usage_update(state: AgentState, usage: Usage) -> dict[str, int]:
+    current = state.get("usage") or {}
+    return (Usage(current.get("prompt_tokens", 0), current.get("completion_tokens", 0)) + usage).to_dict()
+
+
+def _conversation(state: AgentState) -> tuple[ChatMessage, ...]:
+    return tuple(ChatMessage(m["role"], m["content"]) for m in state.get("conversation", []))  # type: ignore[arg-type]
+
+
+def _plan_steps(state: AgentState) -> list[PlanStep]:
+    return [PlanStep.model_validate(step) for step in state.get("plan", [])]
+
+
+def _outputs(results: Mapping[str, StepRecord]) -> dict[str, Any]:
+    return {sid: r.get("output") for sid, r in results.items() if r.get("status") == "succeeded"}
+
+
+class _AgentGraphBuilder:
+    def __init__(self, services: RunServices) -> None:
+        self.s = services
+        self.policy = services.runtime_context.runtime_policy
+        self.max_repairs = int(self.policy.metadata.get("max_plan_repairs", DEFAULT_MAX_PLAN_REPAIRS))
+
+    # --- helpers -----------------------------------------------------------------
+    def _guard(self, node: Node) -> Node:
+        """Turn an agentrt error inside a node into a failed run with an ``error`` event."""
+
+        @functools.wraps(node)
+        async def guarded(state: AgentState) -> Update:
+            emitter = self.s.emitter_for(state)
+            try:
+                update = await node(state)
+            except AgentrtError as exc:
+                await emitter.emit("error", exc.to_dict())
+                return {"status": "failed", "error": exc.to_dict(), "event_seq": emitter.seq}
+            update["event_seq"] = emitter.seq
+            return update
+
+        return guarded
+
+    def _check_budget(self, state: AgentState, usage: dict[str, int] | None = None) -> None:
+        check_budgets(self.policy, started_at=state["started_at"],
+                      total_tokens=(usage or state.get("usage") or {}).get("total_tokens", 0))
+
+    # --- nodes -------------------------------------------------------------------
+    async def start(self, state: AgentState) -> Update:
+        emitter = self.s.emitter_for(state)
+        ctx = state["context"]
+        graph = self.s.capabilities
+        await emitter.emit("run_started", {
+            "agent_id": ctx.agent_id,
+            "session_id": ctx.session_id,
+            "model": f"{self.s.llm.name}:{self.s.llm.model}",
+            "capabilities": graph.names(),
+            "unavailable": dict(graph.unavailable),
+        })
+        await emitter.emit("thinking", {"content": "Planning how to answer…"})
+        conversation = await self.s.memory.conversation(ctx)
+        recalled = await self.s.memory.recall(ctx, state["user_message"])
+        return {
+            "conversation": [{"role": m.role, "content": m.content} for m in conversation],
+            "recalled": list(recalled),
+        }
+
+    async def plan(self, state: AgentState) -> Update:
+        self._check_budget(state)
+        planner = PlannerAgent(self.s.llm, self.s.capabilities, state["context"])
+        failures = [r for r in state.get("step_results", {}).values() if r.get("status") != "succeeded"]
+        reason = "; ".join(f"step {r['step_id']} {r.get('status')}: {r.get('error')}" for r in failures) or None
+        result = await planner.plan(
+            PlanningInput(
+                user_message=state["user_message"],
+                conversation=_conversation(state),
+                recalled=state.get("recalled", []),
+                step_results=state.get("step_results") or None,
+                validation_errors=state.get("validation_errors", []),
+                replan_reason=reason if state.get("replan_attempts") else None,
+            ),
+            call_index=state.get("llm_calls", 0),
+        )
+        usage = _usage_update(state, result.usage)
+        self._check_budget(state, usage)
+        plans = [*state.get("plans", []), {"raw": result.data, "valid": None, "errors": []}]
+        return {"plans": plans, "llm_calls": state.get("llm_calls", 0) + 1, "usage": usage}
+
+    async def validate(self, state: AgentState) -> Update:
+        emitter = self.s.emitter_for(state)
+        plans = list(state["plans"])
+        raw = plans[-1]["raw"]
+        results = state.get("step_results", {})
+        checked = validate_plan(raw, self.s.capabilities, self.policy, completed=_outputs(results))
+        plans[-1] = {"raw": raw, "valid": checked.ok, "errors": checked.errors}
+        steps = raw.get("steps") if isinstance(raw, dict) else raw
+        await emitter.emit("plan", {
+            "steps": steps if checked.plan is None else [s.model_dump() for s in checked.plan.steps],
+            "attempt": len(plans),
+            "valid": checked.ok,
+            "errors": checked.errors,
+        })
+        if checked.ok and checked.plan is not None:
+            return {"plans": plans, "plan": [s.model_dump() for s in checked.plan.steps], "validation_errors": []}
+        attempts = state.get("repair_attempts", 0)
+        if attempts < self.max_repairs:
+            await emitter.emit("replan", {
+                "reason": "invalid_plan", "errors": checked.errors, "attempt": attempts + 1,
+            })
+        return {"plans": plans, "validation_errors": checked.errors, "repair_attempts": attempts + 1}
+
+    async def execute(self, state: AgentState) -> Update:
+        emitter = self.s.emitter_for(state)
+        executor = PlanExecutor(
+            run_id=state["run_id"],
+            runtime_context=state["context"],
+            graph=self.s.capabilities,
+            emitter=emitter,
+            check_budget=lambda: self._check_budget(state),
+        )
+        outcome = await executor.execute(
+            _plan_steps(state), len(state.get("plans", [])), state.get("step_results", {}),
+            state.get("approvals", {}),
+        )
+        update: Update = {"step_results": outcome.results, "approvals": outcome.approvals, "status": "running"}
+        if outcome.failures(len(state.get("plans", []))) and outcome.pending_approvals:
+            # The plan is abandoned: its open approval requests expire.
+            approvals = dict(outcome.approvals)
+            for approval_id in outcome.pending_approvals:
+                approvals[approval_id] = {**approvals[approval_id], "status": "expired", "decided_at": time.time()}
+                await emitter.emit("approval_resolved", {
+                    "approval_id": approval_id, "step_id": approvals[approval_id]["step_id"],
+                    "decision": "expired", "comment": "the plan was abandoned after a failed step",
+                })
+            update["approvals"] = approvals
+        elif outcome.pending_approvals:
+            update["status"] = "awaiting_approval"
+        return update
+
+    async def await_approval(self, state: AgentState) -> Update:
+        approvals = dict(state.get("approvals", {}))
+        pending = [a for a in approvals.values() if a.get("status") == "pending"]
+        if not self.s.checkpointing:
+            # No checkpointer: the run cannot pause in place; it ends awaiting approval.
+            return {"status": "awaiting_approval"}
+        answer = interrupt({"approvals": pending})
+        emitter = self.s.emitter_for(state)
+        raw_decisions = answer.get("decisions", []) if isinstance(answer, dict) else []
+        for raw in raw_decisions:
+            decision = Decision.model_validate(raw)
+            record = approvals.get(decision.approval_id)
+            if record is None or record.get("status") != "pending":
+                continue
+            approvals[decision.approval_id] = apply_decision(record, decision)
+            await emitter.emit("approval_resolved", {
+                "approval_id": decision.approval_id,
+                "step_id": record["step_id"],
+                "decision": decision.decision,
+                "comment": decision.comment,
+                "decided_by": decision.decided_by,
+            })
+        return {"approvals": approvals, "status": "running"}
+
+    async def replan(self, state: AgentState) -> Update:
+        emitter = self.s.emitter_for(state)
+        plan_index = len(state.get("plans", []))
+        failures = [
+            {"step_id": r["step_id"], "capability": r["capability"], "status": r.get("status"), "error": r.get("error")}
+            for r in state.get("step_results", {}).values()
+            if r.get("plan_index") == plan_index and r.get("status") != "succeeded"
+        ]
+        attempt = state.get("replan_attempts", 0) + 1
+        await emitter.emit("replan", {"reason": "step_failed", "failures": failures, "attempt": attempt})
+        return {"replan_attempts": attempt, "repair_attempts": 0, "validation_errors": []}
+
+    async def respond(self, state: AgentState) -> Update:
+        self._check_budget(state)
+        emitter = self.s.emitter_for(state)
+        ctx = state["context"]
+        config = ctx.agent_config
+        messages: list[ChatMessage] = []
+        if config.system_prompt:
+            messages.append(ChatMessage("system", config.system_prompt))
+        messages.extend(_conversation(state))
+        messages.append(ChatMessage("user", state["user_message"]))
+        results = [r for r in state.get("step_results", {}).values() if r.get("status") == "succeeded"]
+        if results:
+            lines = "\n".join(f"- {r['step_id']} {r['capability']}({r.get('args')}) -> {r.get('output')}"
+                              for r in results)
+            messages.append(ChatMessage(
+                "system", f"Results of the steps run for this message:\n{lines}\nAnswer the user using them."))
+        request = LLMRequest(
+            messages=tuple(messages), temperature=config.temperature, max_tokens=config.max_tokens,
+            call_index=state.get("llm_calls", 0),
+        )
+        parts: list[str] = []
+        usage = Usage()
+        async for chunk in self.s.llm.stream_text(request):
+            if chunk.text:
+                parts.append(chunk.text)
+                await emitter.emit("token", {"text": chunk.text})
+            if chunk.usage is not None:
+                usage = usage + chunk.usage
+        answer = "".join(parts)
+        total = _usage_update(state, usage)
+        update: Update = {"llm_calls": state.get("llm_calls", 0) + 1, "usage": total}
+        self._check_budget(state, total)
+        await emitter.emit("message", {"role": "assistant", "content": answer})
+        await self.s.memory.record_turn(ctx, state["user_message"], answer)
+        return {**update, "answer": answer, "status": "completed"}
+
+    async def fail(self, state: AgentState) -> Update:
+        emitter = self.s.emitter_for(state)
+        if state.get("validation_errors"):
+            code, message = "PLAN_INVALID", (
+                "I could not make a valid plan for this request. The last plan was refused because: "
+                + "; ".join(state["validation_errors"])
+            )
+        else:
+            failures = [r for r in state.get("step_results", {}).values() if r.get("status") != "succeeded"]
+            code, message = "REPLAN_LIMIT", (
+                f"I could not complete this request after {state.get('replan_attempts', 0)} re-plans. "
+                + "; ".join(f"{r['capability']} ({r['step_id']}) {r.get('status')}: {r.get('error')}"
+                            for r in failures[-3:])
+            )
+        await emitter.emit("message", {"role": "assistant", "content": message})
+        error = {"code": code, "message": message}
+        await emitter.emit("error", error)
+        return {"answer": message, "status": "failed", "error": error}
+
+    # --- routing -----------------------------------------------------------------
+    @staticmethod
+    def _failed(state: AgentState) -> bool:
+        return state.get("status") == "failed"
+
+    def after_validate(self, state: AgentState) -> Literal["execute", "plan", "fail", "__end__"]:
+        if self._failed(state):
+            return END
+        if not state.get("validation_errors"):
+            return "execute"
+        return "plan" if state.get("repair_attempts", 0) <= self.max_repairs else "fail"
+
+    def after_execute(self, state: AgentState) -> Literal["respond", "await_approval", "replan", "fail", "__end__"]:
+        if self._failed(state):
+            return END
+        plan_index = len(state.get("plans", []))
+        if any(r.get("plan_index") == plan_index and r.get("status") != "succeeded"
+               for r in state.get("step_results", {}).values()):
+            return "replan" if state.get("replan_attempts", 0) < self.policy.max_replan_attempts else "fail"
+        if state.get("status") == "awaiting_approval":
+            return "await_approval"
+        return "respond"
+
+    def after_await(self, state: AgentState) -> Literal["execute", "__end__"]:
+        return END if state.get("status") == "awaiting_approval" else "execute"
+
+    def end_if_failed(self, next_node: str) -> Callable[[AgentState], str]:
+        def route(state: AgentState) -> str:
+            return END if self._failed(state) else next_node
+
+        return route
+
+    def build(self) -> StateGraph[AgentState]:
+        builder: StateGraph[AgentState] = StateGraph(AgentState)
+        for name in ("start", "plan", "validate", "execute", "replan", "respond", "fail"):
+            builder.add_node(name, self._guard(getattr(self, name)))
+        builder.add_node("await_approval", self._guard(self.await_approval))
+        builder.add_edge(START, "start")
+        builder.add_conditional_edges("start", self.end_if_failed("plan"), ["plan", END])
+        builder.add_conditional_edges("plan", self.end_if_failed("validate"), ["validate", END])
+        builder.add_conditional_edges("validate", self.after_validate, ["execute", "plan", "fail", END])
+        builder.add_conditional_edges("execute", self.after_execute,
+                                      ["respond", "await_approval", "replan", "fail", END])
+        builder.add_conditional_edges("await_approval", self.after_await, ["execute", END])
+        builder.add_conditional_edges("replan", self.end_if_failed("plan"), ["plan", END])
+        builder.add_edge("respond", END)
+        builder.add_edge("fail", END)
+        return builder
+
+
+def create_agent_graph(
+    context: Mapping[str, Any] | None,
+    runtime_context: RuntimeSessionContext,
+    *,
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
+) -> Any:
+    """The seed's entry point: a compiled graph for one agent in one session.
+
+    ``context`` holds the services: ``llm_provider`` (default: chosen from
+    ``agent_config.model``), ``skill_registry`` (default: the built-in skills),
+    ``memory_system`` (default: in-process), and optionally ``event_sink``,
+    ``capabilities`` (extra ``Capability`` objects, e.g. MCP tools), ``agents``
+    (``DelegationTarget`` list) and ``delegate`` (how to run a delegated step).
+    ``await graph.ainvoke(create_initial_state(...))`` runs a whole turn.
+    """
+    context = context or {}
+    if not isinstance(runtime_context, RuntimeSessionContext):
+        raise InvalidInputError("runtime_context must be a RuntimeSessionContext")
+    skills: SkillRegistry = context.get("skill_registry") or SkillRegistry.with_builtins()
+    extra: list[Capability] = list(context.get("capabilities") or [])
+    agents: list[DelegationTarget] = list(context.get("agents") or [])
+    delegate: DelegateFn | None = context.get("delegate")
+    services = RunServices(
+        runtime_context=runtime_context,
+        llm=context.get("llm_provider") or resolve_provider(runtime_context.agent_config),
+        skills=skills,
+        memory=context.get("memory_system") or InMemoryMemory(),
+        capabilities=CapabilityGraph.from_context(
+            runtime_context, skills, extra=extra, agents=agents, delegate=delegate
+        ),
+        sink=context.get("event_sink") or discard_event,
+        checkpointing=checkpointer is not None,
+    )
+    return _AgentGraphBuilder(services).build().compile(checkpointer=checkpointer)

@@ -1,0 +1,132 @@
+"""The ``PlannerAgent``: asks the LLM for a plan over the capability graph."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agentrt.context import RuntimeSessionContext
+from agentrt.llm._base import ChatMessage, LLMProvider, LLMRequest, StructuredResult
+from agentrt.runtime.capabilities import CapabilityGraph
+from agentrt.runtime.state import StepRecord
+
+PLAN_INSTRUCTIONS = """\
+Plan how to answer the user's latest message with the capabilities listed below.
+Reply with one JSON object: {{"steps": [{{"id": "s1", "capability": "<name>", "args": {{...}}, "depends_on": []}}]}}.
+- "args" must match the capability's input schema.
+- Pass an earlier step's output with "${{s1}}", a field of it with "${{s1.field}}"; a ${{...}} inside a longer
+  string is inserted as text. A step that uses another's output lists it in "depends_on".
+- Steps that do not depend on each other run at the same time.
+- Use only the capabilities listed, and at most {max_steps} steps.
+- If no capability is needed, reply {{"steps": []}}; the answer is written after the plan has run."""
+
+
+def plan_schema(capability_names: Sequence[str], max_steps: int) -> dict[str, Any]:
+    """The JSON Schema the model's plan must match (structured output)."""
+    capability: dict[str, Any] = {"type": "string"}
+    if capability_names:
+        capability["enum"] = list(capability_names)
+    return {
+        "type": "object",
+        "properties": {
+            "steps": {
+                "type": "array",
+                "maxItems": max_steps,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "capability": capability,
+                        "args": {"type": "object"},
+                        "depends_on": {"type": "array", "items": {"type": "string"}},
+                    },
+                    "required": ["id", "capability", "args", "depends_on"],
+                    "additionalProperties": False,
+                },
+            }
+        },
+        "required": ["steps"],
+        "additionalProperties": False,
+    }
+
+
+def _capability_lines(graph: CapabilityGraph) -> str:
+    lines = []
+    for capability in graph.capabilities.values():
+        risk = " [high-risk: runs only after a human approves]" if capability.high_risk else ""
+        lines.append(
+            f"- {capability.name}{risk}: {capability.description}\n"
+            f"  input schema: {json.dumps(capability.input_schema, ensure_ascii=False)}\n"
+            f"  output: {capability.output_description}"
+        )
+    return "\n".join(lines) or "(none: reply with an empty plan)"
+
+
+def _history_lines(results: dict[str, StepRecord]) -> str:
+    lines = []
+    for record in results.values():
+        outcome = (
+            f"output {json.dumps(record.get('output'), ensure_ascii=False, default=str)}"
+            if record.get("status") == "succeeded"
+            else f"{record.get('status')}: {record.get('error')}"
+        )
+        lines.append(f"- {record['step_id']} {record['capability']}({json.dumps(record.get('args'))}) -> {outcome}")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanningInput:
+    user_message: str
+    conversation: Sequence[ChatMessage] = ()
+    recalled: Sequence[str] = ()
+    step_results: dict[str, StepRecord] | None = None
+    validation_errors: Sequence[str] = ()
+    replan_reason: str | None = None
+
+
+class PlannerAgent:
+    """Turns a message (and what happened so far) into a plan, via structured output."""
+
+    def __init__(self, llm: LLMProvider, graph: CapabilityGraph, runtime_context: RuntimeSessionContext) -> None:
+        self.llm = llm
+        self.graph = graph
+        self.runtime_context = runtime_context
+
+    def messages(self, planning: PlanningInput) -> tuple[ChatMessage, ...]:
+        policy = self.runtime_context.runtime_policy
+        system = [
+            self.runtime_context.agent_config.system_prompt,
+            PLAN_INSTRUCTIONS.format(max_steps=policy.max_iterations),
+            "Capabilities:\n" + _capability_lines(self.graph),
+            *self.graph.instructions(),
+        ]
+        if planning.recalled:
+            system.append("What you remember about this user:\n" + "\n".join(f"- {f}" for f in planning.recalled))
+        request = [f"User message: {planning.user_message}"]
+        if planning.step_results:
+            request.append("Steps already run in this turn (their ids can be referenced):\n"
+                           + _history_lines(planning.step_results))
+        if planning.replan_reason:
+            request.append(f"The previous plan could not finish: {planning.replan_reason}. Plan the rest anew.")
+        if planning.validation_errors:
+            request.append("Your previous plan was refused; fix these errors:\n"
+                           + "\n".join(f"- {error}" for error in planning.validation_errors))
+        return (
+            ChatMessage("system", "\n\n".join(part for part in system if part)),
+            *planning.conversation,
+            ChatMessage("user", "\n\n".join(request)),
+        )
+
+    async def plan(self, planning: PlanningInput, *, call_index: int) -> StructuredResult:
+        config = self.runtime_context.agent_config
+        request = LLMRequest(
+            messages=self.messages(planning),
+            temperature=config.temperature,
+            max_tokens=config.max_tokens,
+            response_schema=plan_schema(self.graph.names(), self.runtime_context.runtime_policy.max_iterations),
+            schema_name="plan",
+            call_index=call_index,
+        )
+        return await self.llm.generate_structured(request)

@@ -1,0 +1,99 @@
+"""What a skill is to the runtime: a named, schema-typed, awaitable function."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from agentrt.context import RuntimeSessionContext
+
+
+@dataclass(frozen=True, slots=True)
+class StepContext:
+    """What a running step may know about where it runs."""
+
+    run_id: str
+    step_id: str
+    runtime_context: RuntimeSessionContext
+
+    @property
+    def org_id(self) -> str:
+        return self.runtime_context.org_id
+
+    @property
+    def user_id(self) -> str:
+        return self.runtime_context.user_id
+
+    @property
+    def session_id(self) -> str:
+        return self.runtime_context.session_id
+
+
+@runtime_checkable
+class Skill(Protocol):
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    output_description: str
+    destructive: bool
+    version: str
+
+    async def run(self, args: dict[str, Any], ctx: StepContext) -> Any: ...
+
+
+SkillFunction = Callable[..., Any]
+"""``fn(args)`` or ``fn(args, ctx)``, sync or async."""
+
+
+@dataclass(frozen=True)
+class FunctionSkill:
+    """A skill backed by a plain function; sync functions run in a worker thread."""
+
+    name: str
+    description: str
+    fn: SkillFunction
+    input_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
+    output_description: str = "the skill's result"
+    destructive: bool = False
+    version: str = "0.0.0"
+
+    async def run(self, args: dict[str, Any], ctx: StepContext) -> Any:
+        takes_ctx = len(inspect.signature(self.fn).parameters) >= 2
+        call_args = (args, ctx) if takes_ctx else (args,)
+        if inspect.iscoroutinefunction(self.fn):
+            return await self.fn(*call_args)
+        result = await asyncio.to_thread(self.fn, *call_args)
+        if inspect.isawaitable(result):
+            return await result
+        return result
+
+
+def skill(
+    name: str,
+    description: str,
+    *,
+    input_schema: dict[str, Any] | None = None,
+    output_description: str = "the skill's result",
+    destructive: bool = False,
+    version: str = "0.0.0",
+) -> Callable[[SkillFunction], FunctionSkill]:
+    """Decorator turning a function into a ``FunctionSkill``."""
+
+    def wrap(fn: SkillFunction) -> FunctionSkill:
+        return FunctionSkill(
+            name=name,
+            description=description,
+            fn=fn,
+            input_schema=input_schema or {"type": "object"},
+            output_description=output_description,
+            destructive=destructive,
+            version=version,
+        )
+
+    return wrap
+
+
+AsyncSkillFunction = Callable[[dict[str, Any], StepContext], Awaitable[Any]]
