@@ -63,7 +63,9 @@ class ListSink:
 class EventEmitter:
     """Numbers a run's events and hands them to its sink, one at a time."""
 
-    def __init__(self, run_id: str, sink: EventSink | Callable[[RunEvent], Awaitable[None]], *, last_seq: int = 0) -> None:
+    def __init__(
+        self, run_id: str, sink: EventSink | Callable[[RunEvent], Awaitable[None]], *, last_seq: int = 0
+    ) -> None:
         self.run_id = run_id
         self.seq = last_seq
         self._sink = sink

@@ -77,9 +77,7 @@ class ScriptedProvider:
                     f"script entry #{request.call_index + 1} is text, but a structured answer was asked",
                 ) from None
         if not isinstance(entry, dict):
-            raise ProviderError(
-                self.name, f"script entry #{request.call_index + 1} is not a JSON object"
-            )
+            raise ProviderError(self.name, f"script entry #{request.call_index + 1} is not a JSON object")
         completion = _estimate_tokens(json.dumps(entry))
         return StructuredResult(entry, Usage(self._prompt_usage(request), completion))
 

@@ -38,8 +38,9 @@ def risk_reason(capability: Capability, high_risk_tools: Iterable[str]) -> str:
     return f"{capability.name} is declared destructive"
 
 
-def new_approval(run_id: str, step_id: str, capability: Capability, args: dict[str, Any],
-                 high_risk_tools: Iterable[str]) -> ApprovalRecord:
+def new_approval(
+    run_id: str, step_id: str, capability: Capability, args: dict[str, Any], high_risk_tools: Iterable[str]
+) -> ApprovalRecord:
     return ApprovalRecord(
         approval_id=f"apr_{uuid.uuid4().hex}",
         run_id=run_id,

@@ -62,8 +62,13 @@ def _schema(candidate: dict[str, Any] | None, fallback: dict[str, Any]) -> dict[
 
 
 class CapabilityGraph:
-    def __init__(self, capabilities: Iterable[Capability], *, refused: dict[str, str] | None = None,
-                 unavailable: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        capabilities: Iterable[Capability],
+        *,
+        refused: dict[str, str] | None = None,
+        unavailable: dict[str, str] | None = None,
+    ) -> None:
         self.capabilities: dict[str, Capability] = {c.name: c for c in capabilities}
         self.refused: dict[str, str] = refused or {}
         """Names the policy forbids, with the reason (e.g. delegation disabled)."""
@@ -124,24 +129,22 @@ class CapabilityGraph:
                 invoke=impl.run,
             )
 
-        for impl in registry.builtin():
-            found.append(from_skill(impl, "skill"))
+        for builtin in registry.builtin():
+            found.append(from_skill(builtin, "skill"))
         for definition in runtime_context.available_skills:
-            impl = registry.get(definition.name)
-            if impl is None:
+            bound = registry.get(definition.name)
+            if bound is None:
                 unavailable[definition.name] = "no implementation of this skill is installed"
                 continue
-            found.append(
-                from_skill(impl, "skill", description=definition.description, schema=definition.input_schema)
-            )
+            found.append(from_skill(bound, "skill", description=definition.description, schema=definition.input_schema))
         for tool in runtime_context.available_tools:
-            impl = registry.get(tool.name)
-            if impl is None:
+            tool_impl = registry.get(tool.name)
+            if tool_impl is None:
                 unavailable[tool.name] = "no implementation of this tool is installed"
                 continue
             found.append(
                 from_skill(
-                    impl,
+                    tool_impl,
                     "tool",
                     description=tool.description,
                     schema=tool.input_schema,

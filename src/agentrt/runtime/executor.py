@@ -113,9 +113,9 @@ class PlanExecutor:
                 break
             if not self.policy.enable_parallel_execution:
                 runnable = runnable[:1]
-            records = await asyncio.gather(*(self._run(step, args, plan_index) for step, args in runnable))
-            for record in records:
-                results[record["step_id"]] = record
+            finished = await asyncio.gather(*(self._run(step, args, plan_index) for step, args in runnable))
+            for step_record in finished:
+                results[step_record["step_id"]] = step_record
             if _has_failure(results, plan_index):
                 break
         pending = [
@@ -135,54 +135,106 @@ class PlanExecutor:
         try:
             jsonschema.validate(args, capability.input_schema)
         except jsonschema.ValidationError as exc:
-            return await self._failed(step, args, plan_index, f"args do not match the input schema: {exc.message}",
-                                      "invalid_args")
+            return await self._failed(
+                step, args, plan_index, f"args do not match the input schema: {exc.message}", "invalid_args"
+            )
         started = time.time()
         await self.emitter.emit("step_started", {"step_id": step.id, "capability": step.capability, "args": args})
         ctx = StepContext(run_id=self.run_id, step_id=step.id, runtime_context=self.runtime_context)
         try:
             output = _json_safe(await asyncio.wait_for(capability.invoke(args, ctx), timeout=self.step_timeout))
         except TimeoutError:
-            return await self._failed(step, args, plan_index, f"timed out after {self.step_timeout:g}s", "timeout",
-                                      started=started)
+            return await self._failed(
+                step, args, plan_index, f"timed out after {self.step_timeout:g}s", "timeout", started=started
+            )
         except Exception as exc:  # a capability's failure is the step's, never the run's
             message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
             return await self._failed(step, args, plan_index, message, "error", started=started)
         finished = time.time()
         record = StepRecord(
-            step_id=step.id, capability=step.capability, args=args, status="succeeded", output=output,
-            error=None, reason=None, plan_index=plan_index, started_at=started, finished_at=finished,
+            step_id=step.id,
+            capability=step.capability,
+            args=args,
+            status="succeeded",
+            output=output,
+            error=None,
+            reason=None,
+            plan_index=plan_index,
+            started_at=started,
+            finished_at=finished,
             duration_ms=round((finished - started) * 1000, 3),
         )
-        await self.emitter.emit("step_finished", {
-            "step_id": step.id, "capability": step.capability, "output": output,
-            "duration_ms": record["duration_ms"],
-        })
+        await self.emitter.emit(
+            "step_finished",
+            {
+                "step_id": step.id,
+                "capability": step.capability,
+                "output": output,
+                "duration_ms": record["duration_ms"],
+            },
+        )
         return record
 
-    async def _failed(self, step: PlanStep, args: dict[str, Any], plan_index: int, error: str, reason: str,
-                      *, started: float | None = None) -> StepRecord:
+    async def _failed(
+        self,
+        step: PlanStep,
+        args: dict[str, Any],
+        plan_index: int,
+        error: str,
+        reason: str,
+        *,
+        started: float | None = None,
+    ) -> StepRecord:
         finished = time.time()
         started = started or finished
         record = StepRecord(
-            step_id=step.id, capability=step.capability, args=args, status="failed", output=None, error=error,
-            reason=reason, plan_index=plan_index, started_at=started, finished_at=finished,
+            step_id=step.id,
+            capability=step.capability,
+            args=args,
+            status="failed",
+            output=None,
+            error=error,
+            reason=reason,
+            plan_index=plan_index,
+            started_at=started,
+            finished_at=finished,
             duration_ms=round((finished - started) * 1000, 3),
         )
-        await self.emitter.emit("step_failed", {
-            "step_id": step.id, "capability": step.capability, "error": error, "reason": reason,
-        })
+        await self.emitter.emit(
+            "step_failed",
+            {
+                "step_id": step.id,
+                "capability": step.capability,
+                "error": error,
+                "reason": reason,
+            },
+        )
         return record
 
     async def _rejected(self, step: PlanStep, approval: ApprovalRecord, plan_index: int) -> StepRecord:
         now = time.time()
         comment = approval.get("comment")
         error = "a human rejected this step" + (f": {comment}" if comment else "")
-        await self.emitter.emit("step_failed", {
-            "step_id": step.id, "capability": step.capability, "error": error, "reason": "rejected",
-            "approval_id": approval["approval_id"],
-        })
+        await self.emitter.emit(
+            "step_failed",
+            {
+                "step_id": step.id,
+                "capability": step.capability,
+                "error": error,
+                "reason": "rejected",
+                "approval_id": approval["approval_id"],
+            },
+        )
         return StepRecord(
-            step_id=step.id, capability=step.capability, args=approval["args"], status="rejected", output=None,
-            error=error, reason="rejected", plan_index=plan_index, started_at=now, finished_at=now, duration_ms=0.0,
+            step_id=step.id,
+            capability=step.capability,
+            args=approval["args"],
+            status="rejected",
+            output=None,
+            error=error,
+            reason="rejected",
+            plan_index=plan_index,
+            started_at=now,
+            finished_at=now,
+            duration_ms=0.0,
         )

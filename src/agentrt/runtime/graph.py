@@ -16,7 +16,7 @@ import functools
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
@@ -106,21 +106,27 @@ class _AgentGraphBuilder:
         return guarded
 
     def _check_budget(self, state: AgentState, usage: dict[str, int] | None = None) -> None:
-        check_budgets(self.policy, started_at=state["started_at"],
-                      total_tokens=(usage or state.get("usage") or {}).get("total_tokens", 0))
+        check_budgets(
+            self.policy,
+            started_at=state["started_at"],
+            total_tokens=(usage or state.get("usage") or {}).get("total_tokens", 0),
+        )
 
     # --- nodes -------------------------------------------------------------------
     async def start(self, state: AgentState) -> Update:
         emitter = self.s.emitter_for(state)
         ctx = state["context"]
         graph = self.s.capabilities
-        await emitter.emit("run_started", {
-            "agent_id": ctx.agent_id,
-            "session_id": ctx.session_id,
-            "model": f"{self.s.llm.name}:{self.s.llm.model}",
-            "capabilities": graph.names(),
-            "unavailable": dict(graph.unavailable),
-        })
+        await emitter.emit(
+            "run_started",
+            {
+                "agent_id": ctx.agent_id,
+                "session_id": ctx.session_id,
+                "model": f"{self.s.llm.name}:{self.s.llm.model}",
+                "capabilities": graph.names(),
+                "unavailable": dict(graph.unavailable),
+            },
+        )
         await emitter.emit("thinking", {"content": "Planning how to answer…"})
         conversation = await self.s.memory.conversation(ctx)
         recalled = await self.s.memory.recall(ctx, state["user_message"])
@@ -158,19 +164,27 @@ class _AgentGraphBuilder:
         checked = validate_plan(raw, self.s.capabilities, self.policy, completed=_outputs(results))
         plans[-1] = {"raw": raw, "valid": checked.ok, "errors": checked.errors}
         steps = raw.get("steps") if isinstance(raw, dict) else raw
-        await emitter.emit("plan", {
-            "steps": steps if checked.plan is None else [s.model_dump() for s in checked.plan.steps],
-            "attempt": len(plans),
-            "valid": checked.ok,
-            "errors": checked.errors,
-        })
+        await emitter.emit(
+            "plan",
+            {
+                "steps": steps if checked.plan is None else [s.model_dump() for s in checked.plan.steps],
+                "attempt": len(plans),
+                "valid": checked.ok,
+                "errors": checked.errors,
+            },
+        )
         if checked.ok and checked.plan is not None:
             return {"plans": plans, "plan": [s.model_dump() for s in checked.plan.steps], "validation_errors": []}
         attempts = state.get("repair_attempts", 0)
         if attempts < self.max_repairs:
-            await emitter.emit("replan", {
-                "reason": "invalid_plan", "errors": checked.errors, "attempt": attempts + 1,
-            })
+            await emitter.emit(
+                "replan",
+                {
+                    "reason": "invalid_plan",
+                    "errors": checked.errors,
+                    "attempt": attempts + 1,
+                },
+            )
         return {"plans": plans, "validation_errors": checked.errors, "repair_attempts": attempts + 1}
 
     async def execute(self, state: AgentState) -> Update:
@@ -183,7 +197,9 @@ class _AgentGraphBuilder:
             check_budget=lambda: self._check_budget(state),
         )
         outcome = await executor.execute(
-            _plan_steps(state), len(state.get("plans", [])), state.get("step_results", {}),
+            _plan_steps(state),
+            len(state.get("plans", [])),
+            state.get("step_results", {}),
             state.get("approvals", {}),
         )
         update: Update = {"step_results": outcome.results, "approvals": outcome.approvals, "status": "running"}
@@ -192,10 +208,15 @@ class _AgentGraphBuilder:
             approvals = dict(outcome.approvals)
             for approval_id in outcome.pending_approvals:
                 approvals[approval_id] = {**approvals[approval_id], "status": "expired", "decided_at": time.time()}
-                await emitter.emit("approval_resolved", {
-                    "approval_id": approval_id, "step_id": approvals[approval_id]["step_id"],
-                    "decision": "expired", "comment": "the plan was abandoned after a failed step",
-                })
+                await emitter.emit(
+                    "approval_resolved",
+                    {
+                        "approval_id": approval_id,
+                        "step_id": approvals[approval_id]["step_id"],
+                        "decision": "expired",
+                        "comment": "the plan was abandoned after a failed step",
+                    },
+                )
             update["approvals"] = approvals
         elif outcome.pending_approvals:
             update["status"] = "awaiting_approval"
@@ -216,13 +237,16 @@ class _AgentGraphBuilder:
             if record is None or record.get("status") != "pending":
                 continue
             approvals[decision.approval_id] = apply_decision(record, decision)
-            await emitter.emit("approval_resolved", {
-                "approval_id": decision.approval_id,
-                "step_id": record["step_id"],
-                "decision": decision.decision,
-                "comment": decision.comment,
-                "decided_by": decision.decided_by,
-            })
+            await emitter.emit(
+                "approval_resolved",
+                {
+                    "approval_id": decision.approval_id,
+                    "step_id": record["step_id"],
+                    "decision": decision.decision,
+                    "comment": decision.comment,
+                    "decided_by": decision.decided_by,
+                },
+            )
         return {"approvals": approvals, "status": "running"}
 
     async def replan(self, state: AgentState) -> Update:
@@ -249,12 +273,18 @@ class _AgentGraphBuilder:
         messages.append(ChatMessage("user", state["user_message"]))
         results = [r for r in state.get("step_results", {}).values() if r.get("status") == "succeeded"]
         if results:
-            lines = "\n".join(f"- {r['step_id']} {r['capability']}({r.get('args')}) -> {r.get('output')}"
-                              for r in results)
-            messages.append(ChatMessage(
-                "system", f"Results of the steps run for this message:\n{lines}\nAnswer the user using them."))
+            lines = "\n".join(
+                f"- {r['step_id']} {r['capability']}({r.get('args')}) -> {r.get('output')}" for r in results
+            )
+            messages.append(
+                ChatMessage(
+                    "system", f"Results of the steps run for this message:\n{lines}\nAnswer the user using them."
+                )
+            )
         request = LLMRequest(
-            messages=tuple(messages), temperature=config.temperature, max_tokens=config.max_tokens,
+            messages=tuple(messages),
+            temperature=config.temperature,
+            max_tokens=config.max_tokens,
             call_index=state.get("llm_calls", 0),
         )
         parts: list[str] = []
@@ -276,16 +306,23 @@ class _AgentGraphBuilder:
     async def fail(self, state: AgentState) -> Update:
         emitter = self.s.emitter_for(state)
         if state.get("validation_errors"):
-            code, message = "PLAN_INVALID", (
-                "I could not make a valid plan for this request. The last plan was refused because: "
-                + "; ".join(state["validation_errors"])
+            code, message = (
+                "PLAN_INVALID",
+                (
+                    "I could not make a valid plan for this request. The last plan was refused because: "
+                    + "; ".join(state["validation_errors"])
+                ),
             )
         else:
             failures = [r for r in state.get("step_results", {}).values() if r.get("status") != "succeeded"]
-            code, message = "REPLAN_LIMIT", (
-                f"I could not complete this request after {state.get('replan_attempts', 0)} re-plans. "
-                + "; ".join(f"{r['capability']} ({r['step_id']}) {r.get('status')}: {r.get('error')}"
-                            for r in failures[-3:])
+            code, message = (
+                "REPLAN_LIMIT",
+                (
+                    f"I could not complete this request after {state.get('replan_attempts', 0)} re-plans. "
+                    + "; ".join(
+                        f"{r['capability']} ({r['step_id']}) {r.get('status')}: {r.get('error')}" for r in failures[-3:]
+                    )
+                ),
             )
         await emitter.emit("message", {"role": "assistant", "content": message})
         error = {"code": code, "message": message}
@@ -297,25 +334,27 @@ class _AgentGraphBuilder:
     def _failed(state: AgentState) -> bool:
         return state.get("status") == "failed"
 
-    def after_validate(self, state: AgentState) -> Literal["execute", "plan", "fail", "__end__"]:
+    def after_validate(self, state: AgentState) -> str:
         if self._failed(state):
             return END
         if not state.get("validation_errors"):
             return "execute"
         return "plan" if state.get("repair_attempts", 0) <= self.max_repairs else "fail"
 
-    def after_execute(self, state: AgentState) -> Literal["respond", "await_approval", "replan", "fail", "__end__"]:
+    def after_execute(self, state: AgentState) -> str:
         if self._failed(state):
             return END
         plan_index = len(state.get("plans", []))
-        if any(r.get("plan_index") == plan_index and r.get("status") != "succeeded"
-               for r in state.get("step_results", {}).values()):
+        if any(
+            r.get("plan_index") == plan_index and r.get("status") != "succeeded"
+            for r in state.get("step_results", {}).values()
+        ):
             return "replan" if state.get("replan_attempts", 0) < self.policy.max_replan_attempts else "fail"
         if state.get("status") == "awaiting_approval":
             return "await_approval"
         return "respond"
 
-    def after_await(self, state: AgentState) -> Literal["execute", "__end__"]:
+    def after_await(self, state: AgentState) -> str:
         return END if state.get("status") == "awaiting_approval" else "execute"
 
     def end_if_failed(self, next_node: str) -> Callable[[AgentState], str]:
@@ -327,14 +366,15 @@ class _AgentGraphBuilder:
     def build(self) -> StateGraph[AgentState]:
         builder: StateGraph[AgentState] = StateGraph(AgentState)
         for name in ("start", "plan", "validate", "execute", "replan", "respond", "fail"):
-            builder.add_node(name, self._guard(getattr(self, name)))
-        builder.add_node("await_approval", self._guard(self.await_approval))
+            builder.add_node(name, self._guard(getattr(self, name)))  # type: ignore[call-overload]
+        builder.add_node("await_approval", self._guard(self.await_approval))  # type: ignore[call-overload]
         builder.add_edge(START, "start")
         builder.add_conditional_edges("start", self.end_if_failed("plan"), ["plan", END])
         builder.add_conditional_edges("plan", self.end_if_failed("validate"), ["validate", END])
         builder.add_conditional_edges("validate", self.after_validate, ["execute", "plan", "fail", END])
-        builder.add_conditional_edges("execute", self.after_execute,
-                                      ["respond", "await_approval", "replan", "fail", END])
+        builder.add_conditional_edges(
+            "execute", self.after_execute, ["respond", "await_approval", "replan", "fail", END]
+        )
         builder.add_conditional_edges("await_approval", self.after_await, ["execute", END])
         builder.add_conditional_edges("replan", self.end_if_failed("plan"), ["plan", END])
         builder.add_edge("respond", END)

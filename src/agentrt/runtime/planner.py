@@ -106,13 +106,17 @@ class PlannerAgent:
             system.append("What you remember about this user:\n" + "\n".join(f"- {f}" for f in planning.recalled))
         request = [f"User message: {planning.user_message}"]
         if planning.step_results:
-            request.append("Steps already run in this turn (their ids can be referenced):\n"
-                           + _history_lines(planning.step_results))
+            request.append(
+                "Steps already run in this turn (their ids can be referenced):\n"
+                + _history_lines(planning.step_results)
+            )
         if planning.replan_reason:
             request.append(f"The previous plan could not finish: {planning.replan_reason}. Plan the rest anew.")
         if planning.validation_errors:
-            request.append("Your previous plan was refused; fix these errors:\n"
-                           + "\n".join(f"- {error}" for error in planning.validation_errors))
+            request.append(
+                "Your previous plan was refused; fix these errors:\n"
+                + "\n".join(f"- {error}" for error in planning.validation_errors)
+            )
         return (
             ChatMessage("system", "\n\n".join(part for part in system if part)),
             *planning.conversation,

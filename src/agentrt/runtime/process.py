@@ -103,14 +103,12 @@ async def open_runtime() -> AsyncIterator[AgentRuntime]:
         yield AgentRuntime(saver, default_services())
 
 
-async def handle(runtime: AgentRuntime, request: ProcessRequest,
-                 sink: Callable[[RunEvent], Any]) -> RunResult:
+async def handle(runtime: AgentRuntime, request: ProcessRequest, sink: Callable[[RunEvent], Any]) -> RunResult:
     async def emit(event: RunEvent) -> None:
         sink(event)
 
     if request.resume is not None:
-        return await runtime.resume(request.runtime_context, request.resume.run_id, request.resume.decisions,
-                                    sink=emit)
+        return await runtime.resume(request.runtime_context, request.resume.run_id, request.resume.decisions, sink=emit)
     assert request.user_message is not None
     return await runtime.start(request.runtime_context, request.user_message, sink=emit, run_id=request.run_id)
 
@@ -187,8 +185,9 @@ async def serve(lines: AsyncIterator[str], out: TextIO, err: TextIO) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agentrt.runtime", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m agentrt.runtime", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--serve", action="store_true", help="persistent mode: one request per stdin line")
     args = parser.parse_args(argv)
     if args.serve:

@@ -96,8 +96,9 @@ class AgentRuntime:
         result = _result(snapshot.values, interrupted=bool(snapshot.interrupts))
         if emit_done and result.status == "completed":
             emitter = EventEmitter(run_id, sink, last_seq=result.last_seq)
-            await emitter.emit("done", {"run_id": run_id, "status": result.status,
-                                        "session_id": snapshot.values.get("session_id")})
+            await emitter.emit(
+                "done", {"run_id": run_id, "status": result.status, "session_id": snapshot.values.get("session_id")}
+            )
             result.last_seq = emitter.seq
         return result
 
@@ -113,8 +114,12 @@ class AgentRuntime:
     ) -> RunResult:
         graph = self._graph(runtime_context, sink, services or {})
         state: AgentState = create_initial_state(
-            runtime_context.session_id, runtime_context.agent_id, runtime_context.org_id, user_message,
-            runtime_context, run_id=run_id,
+            runtime_context.session_id,
+            runtime_context.agent_id,
+            runtime_context.org_id,
+            user_message,
+            runtime_context,
+            run_id=run_id,
         )
         await graph.ainvoke(state, self._config(state["run_id"]))
         return await self._finish(graph, state["run_id"], sink, emit_done)
@@ -124,8 +129,14 @@ class AgentRuntime:
         snapshot = await graph.aget_state(self._config(run_id))
         values = snapshot.values or {}
         stored = values.get("context")
-        if not values or stored is None or (stored.org_id, stored.session_id) != (
-            runtime_context.org_id, runtime_context.session_id,
+        if (
+            not values
+            or stored is None
+            or (stored.org_id, stored.session_id)
+            != (
+                runtime_context.org_id,
+                runtime_context.session_id,
+            )
         ):
             raise RunNotFoundError(f"no run {run_id!r} in this session")
         return {**values, "__interrupted__": bool(snapshot.interrupts)}
@@ -145,6 +156,6 @@ class AgentRuntime:
             raise ApprovalError(f"run {run_id!r} is not awaiting approval", code="RUN_NOT_AWAITING_APPROVAL")
         checked = check_decisions(values.get("approvals", {}), decisions)
         graph = self._graph(runtime_context, sink, services or {})
-        command = Command(resume={"decisions": [d.model_dump() for d in checked]})
+        command: Command[Any] = Command(resume={"decisions": [d.model_dump() for d in checked]})
         await graph.ainvoke(command, self._config(run_id))
         return await self._finish(graph, run_id, sink, emit_done)

@@ -56,8 +56,17 @@ def _schema_errors(step: PlanStep, schema: dict[str, Any]) -> list[str]:
     messages = []
     for error in found:
         # A reference is checked against the schema once resolved, at execution time.
-        if contains_reference(error.instance) and error.validator in ("type", "format", "pattern", "enum", "const",
-                                                                      "minimum", "maximum", "minLength", "maxLength"):
+        if contains_reference(error.instance) and error.validator in (
+            "type",
+            "format",
+            "pattern",
+            "enum",
+            "const",
+            "minimum",
+            "maximum",
+            "minLength",
+            "maxLength",
+        ):
             continue
         where = _location(error.absolute_path)
         prefix = f"args.{where}" if where else "args"
@@ -68,8 +77,7 @@ def _schema_errors(step: PlanStep, schema: dict[str, Any]) -> list[str]:
 def _cycle_errors(plan: Plan) -> list[str]:
     ids = {step.id for step in plan.steps}
     graph = {
-        step.id: {dep for dep in set(step.depends_on) | references_in(step.args) if dep in ids}
-        for step in plan.steps
+        step.id: {dep for dep in set(step.depends_on) | references_in(step.args) if dep in ids} for step in plan.steps
     }
     try:
         graphlib.TopologicalSorter(graph).prepare()
@@ -97,14 +105,14 @@ def validate_plan(
         return ValidationResult(None, [f"plan could not be validated: {exc!r}"])
 
 
-def _validate(raw: Any, graph: CapabilityGraph, policy: RuntimePolicy, completed: Mapping[str, Any]) -> ValidationResult:
+def _validate(
+    raw: Any, graph: CapabilityGraph, policy: RuntimePolicy, completed: Mapping[str, Any]
+) -> ValidationResult:
     plan, errors = parse_plan(raw)
     if plan is None:
         return ValidationResult(None, errors)
     if len(plan.steps) > policy.max_iterations:
-        errors.append(
-            f"plan has {len(plan.steps)} steps; the limit (max_iterations) is {policy.max_iterations}"
-        )
+        errors.append(f"plan has {len(plan.steps)} steps; the limit (max_iterations) is {policy.max_iterations}")
     cycles = _cycle_errors(plan)
     errors.extend(cycles)
     seen: set[str] = set()
@@ -124,9 +132,7 @@ def _validate(raw: Any, graph: CapabilityGraph, policy: RuntimePolicy, completed
                 )
             else:
                 available = ", ".join(graph.names()) or "none"
-                errors.append(
-                    f"step {step.id}: unknown capability {step.capability!r}; available: {available}"
-                )
+                errors.append(f"step {step.id}: unknown capability {step.capability!r}; available: {available}")
         else:
             errors.extend(_schema_errors(step, capability.input_schema))
         for kind, targets in (("depends on", step.depends_on), ("refers to", sorted(references_in(step.args)))):

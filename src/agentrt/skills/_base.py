@@ -34,12 +34,18 @@ class StepContext:
 
 @runtime_checkable
 class Skill(Protocol):
-    name: str
-    description: str
-    input_schema: dict[str, Any]
-    output_description: str
-    destructive: bool
-    version: str
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def input_schema(self) -> dict[str, Any]: ...
+    @property
+    def output_description(self) -> str: ...
+    @property
+    def destructive(self) -> bool: ...
+    @property
+    def version(self) -> str: ...
 
     async def run(self, args: dict[str, Any], ctx: StepContext) -> Any: ...
 

@@ -53,11 +53,14 @@ def evaluate_expression(expression: str) -> int | float:
     except SyntaxError:
         raise SkillError(f"not an arithmetic expression: {expression!r}") from None
     try:
-        return _evaluate(tree.body)
+        result = _evaluate(tree.body)
     except ZeroDivisionError:
         raise SkillError("division by zero") from None
     except (OverflowError, ValueError) as exc:
         raise SkillError(f"cannot evaluate {expression!r}: {exc}") from None
+    if not isinstance(result, (int, float)):
+        raise SkillError(f"{expression!r} has no real-number result")
+    return result
 
 
 def _evaluate(node: ast.expr) -> Any:
