@@ -55,7 +55,7 @@ class RunResult:
         }
 
 
-def _result(values: Mapping[str, Any], *, interrupted: bool) -> RunResult:
+def result_from_state(values: Mapping[str, Any], *, interrupted: bool) -> RunResult:
     status: RunStatus = values.get("status", "running")
     if interrupted:
         status = "awaiting_approval"
@@ -93,7 +93,7 @@ class AgentRuntime:
 
     async def _finish(self, graph: Any, run_id: str, sink: EventSink, emit_done: bool) -> RunResult:
         snapshot = await graph.aget_state(self._config(run_id))
-        result = _result(snapshot.values, interrupted=bool(snapshot.interrupts))
+        result = result_from_state(snapshot.values, interrupted=bool(snapshot.interrupts))
         if emit_done and result.status == "completed":
             emitter = EventEmitter(run_id, sink, last_seq=result.last_seq)
             await emitter.emit(
@@ -111,7 +111,13 @@ class AgentRuntime:
         run_id: str | None = None,
         emit_done: bool = True,
         services: Mapping[str, Any] | None = None,
+        last_seq: int = 0,
     ) -> RunResult:
+        """Run a turn until it completes, fails or pauses for approval.
+
+        ``last_seq`` counts the events the caller already logged for this run; the
+        runtime's own events follow them.
+        """
         graph = self._graph(runtime_context, sink, services or {})
         state: AgentState = create_initial_state(
             runtime_context.session_id,
@@ -121,6 +127,7 @@ class AgentRuntime:
             runtime_context,
             run_id=run_id,
         )
+        state["event_seq"] = last_seq
         await graph.ainvoke(state, self._config(state["run_id"]))
         return await self._finish(graph, state["run_id"], sink, emit_done)
 

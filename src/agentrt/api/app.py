@@ -1,0 +1,76 @@
+"""The FastAPI application: ``create_app(settings)``; its lifespan migrates the database,
+bootstraps the first organisation, opens the checkpointer and recovers interrupted runs."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, FastAPI
+
+from agentrt import __version__
+from agentrt.api.deps import AppState
+from agentrt.api.errors import ERROR_RESPONSES, install_error_handlers
+from agentrt.api.routes import agents, approvals, meta, runs, sessions
+from agentrt.config import Settings, get_settings
+from agentrt.runtime.runner import AgentRuntime
+from agentrt.service.auth import bootstrap
+from agentrt.service.checkpoints import open_checkpointer
+from agentrt.service.event_log import EventLog
+from agentrt.service.runs import RunManager
+from agentrt.store.db import Database
+
+log = logging.getLogger("agentrt")
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
+    for module in (meta, agents, sessions, runs, approvals):
+        router.include_router(module.router)
+    return router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = settings.resolved_database_url()
+        db = Database(url)
+        await db.migrate()
+        async with db.session() as session:
+            first = await bootstrap(session, admin_api_key=settings.admin_api_key)
+        if first is not None and first.api_key:
+            # Shown once: only its hash is stored.
+            print(f"agentrt: first start — admin API key (shown once): {first.api_key}", file=sys.stderr, flush=True)
+        events = EventLog(db, batch_ms=settings.event_batch_ms)
+        await events.start()
+        async with open_checkpointer(url) as checkpointer:
+            manager = RunManager(db, events, AgentRuntime(checkpointer))
+            app.state.agentrt = AppState(settings=settings, db=db, events=events, runs=manager)
+            recovered = await manager.recover()
+            if recovered:
+                log.warning("%d run(s) interrupted by the last stop were ended as failed", recovered)
+            try:
+                yield
+            finally:
+                await manager.close()
+                await events.close()
+        await db.dispose()
+
+    app = FastAPI(
+        title="agentrt",
+        version=__version__,
+        description="Self-hostable agent runtime platform: agents, chat over SSE, approvals.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(api_router())
+
+    @app.get("/healthz", tags=["meta"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

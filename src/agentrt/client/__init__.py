@@ -1,0 +1,1 @@
+"""Clients of the agentrt HTTP API."""

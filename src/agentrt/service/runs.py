@@ -1,0 +1,343 @@
+"""Runs on the server: start a chat turn, stream it to the event log, pause for approval,
+resume on a decision, cancel, and recover after a restart.
+
+A run goes on whether or not anybody watches it; its events are the log, not a socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from agentrt.context import RuntimeSessionContext
+from agentrt.errors import AgentrtError, ApprovalError
+from agentrt.events import RunEvent
+from agentrt.runtime.approvals import Decision
+from agentrt.runtime.runner import AgentRuntime, RunResult, result_from_state
+from agentrt.runtime.state import new_run_id
+from agentrt.service.context_builder import build_runtime_context
+from agentrt.service.errors import ConflictError, NotFoundError, UnprocessableError
+from agentrt.service.event_log import EventLog, stream_error
+from agentrt.service.memory import StoreMemory, remember_skill
+from agentrt.service.messages import as_conversation, branch_to, session_messages
+from agentrt.skills.builtin import BUILTIN_SKILLS
+from agentrt.skills.registry import SkillRegistry
+from agentrt.store.db import Database
+from agentrt.store.models import Agent, Approval, ChatSession, Message, Run, User
+
+log = logging.getLogger(__name__)
+
+ACTIVE_STATUSES = ("running", "awaiting_approval")
+TERMINAL_STATUSES = ("completed", "failed", "cancelled")
+INTERRUPTED = {"code": "RUN_INTERRUPTED", "message": "the server stopped while this run was going"}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(seconds: float | None) -> datetime | None:
+    return datetime.fromtimestamp(seconds, UTC) if seconds else None
+
+
+class RunManager:
+    def __init__(
+        self, db: Database, events: EventLog, runtime: AgentRuntime, registry: SkillRegistry | None = None
+    ) -> None:
+        self.db = db
+        self.events = events
+        self.runtime = runtime
+        self.registry = registry or SkillRegistry(
+            [*BUILTIN_SKILLS, remember_skill(db)], builtin_names=[s.name for s in BUILTIN_SKILLS] + ["remember"]
+        )
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._seq: dict[str, int] = {}
+        self._session_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._run_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._closing = False
+
+    # --- events ----------------------------------------------------------------------
+    def sink_for(self, run: Run) -> Callable[[RunEvent], Awaitable[None]]:
+        async def sink(event: RunEvent) -> None:
+            if event["type"] == "error" and event["data"].get("code") != "SSE_STREAM_ERROR":
+                event = {**event, "data": stream_error(event["data"].get("message", "run failed"), event["data"])}
+            if event["type"] == "approval_required":
+                await self._store_approval(run, event["data"])
+            elif event["type"] == "approval_resolved" and event["data"].get("decision") == "expired":
+                await self._expire_approvals(run.id, [event["data"]["approval_id"]])
+            self._seq[run.id] = event["seq"]
+            await self.events.append(event)
+
+        return sink
+
+    async def emit(self, run: Run, type: Any, data: dict[str, Any]) -> None:
+        seq = self._seq.get(run.id)
+        if seq is None:
+            seq = await self.events.last_seq(run.id)
+        await self.sink_for(run)({"type": type, "seq": seq + 1, "run_id": run.id, "data": data})
+
+    async def _store_approval(self, run: Run, data: dict[str, Any]) -> None:
+        async with self.db.session() as session, session.begin():
+            session.add(
+                Approval(
+                    id=data["approval_id"],
+                    org_id=run.org_id,
+                    run_id=run.id,
+                    session_id=run.session_id,
+                    step_id=data["step_id"],
+                    capability=data["capability"],
+                    args=data["args"],
+                    args_sha256=data["args_sha256"],
+                    reason=data.get("reason") or "",
+                    status="pending",
+                )
+            )
+
+    async def _expire_approvals(self, run_id: str, ids: list[str] | None = None) -> None:
+        query = update(Approval).where(Approval.run_id == run_id, Approval.status == "pending")
+        if ids is not None:
+            query = query.where(Approval.id.in_(ids))
+        async with self.db.session() as session, session.begin():
+            await session.execute(query.values(status="expired", decided_at=_now()))
+
+    # --- starting a turn ---------------------------------------------------------------
+    async def start_chat(self, user: User, chat: ChatSession, message: str, parent_id: str | None) -> Run:
+        async with self._session_locks[chat.id], self.db.session() as session, session.begin():
+            busy = await session.scalar(
+                select(Run.id).where(Run.session_id == chat.id, Run.status.in_(ACTIVE_STATUSES)).limit(1)
+            )
+            if busy:
+                raise ConflictError(
+                    f"session {chat.id} already has an active run ({busy})",
+                    code="SESSION_BUSY",
+                    details={"run_id": busy},
+                )
+            agent = await session.scalar(
+                select(Agent).where(Agent.id == chat.agent_id, Agent.org_id == chat.org_id)
+            )
+            if agent is None:
+                raise NotFoundError(f"the session's agent {chat.agent_id} no longer exists")
+            messages = await session_messages(session, chat.id)
+            if parent_id is None and messages:
+                parent_id = messages[-1].id
+            elif parent_id is not None and parent_id not in {m.id for m in messages}:
+                raise UnprocessableError(
+                    f"parent_message_id {parent_id} is not a message of this session",
+                    details={"field": "parent_message_id"},
+                )
+            run_id = new_run_id()
+            context = await build_runtime_context(
+                session, agent, user_id=user.id, session_id=chat.id, metadata={"run_id": run_id}
+            )
+            conversation = as_conversation(branch_to(messages, parent_id))
+            user_message = Message(
+                org_id=chat.org_id,
+                session_id=chat.id,
+                parent_id=parent_id,
+                role="user",
+                content=message,
+                run_id=run_id,
+            )
+            session.add(user_message)
+            await session.flush()
+            run = Run(
+                id=run_id,
+                org_id=chat.org_id,
+                session_id=chat.id,
+                agent_id=agent.id,
+                user_id=user.id,
+                user_message_id=user_message.id,
+                status="running",
+                context=context.model_dump(mode="json"),
+            )
+            session.add(run)
+            await session.execute(update(ChatSession).where(ChatSession.id == chat.id).values(updated_at=_now()))
+        self._seq[run.id] = 0
+        await self.emit(run, "thinking", {"content": "Starting agent runtime…"})
+        self._spawn(
+            run,
+            lambda sink: self.runtime.start(
+                context,
+                message,
+                sink=sink,
+                run_id=run.id,
+                emit_done=False,
+                last_seq=1,
+                services=self._services(conversation),
+            ),
+        )
+        return run
+
+    def _services(self, conversation: Any = ()) -> dict[str, Any]:
+        return {"skill_registry": self.registry, "memory_system": StoreMemory(self.db, conversation)}
+
+    def _spawn(self, run: Run, work: Callable[[Any], Awaitable[RunResult]]) -> None:
+        task = asyncio.create_task(self._drive(run, work), name=f"run-{run.id}")
+        self._tasks[run.id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(run.id, None))
+
+    async def _drive(self, run: Run, work: Callable[[Any], Awaitable[RunResult]]) -> None:
+        async with self._run_locks[run.id]:
+            try:
+                await self._set(run.id, status="running")
+                result = await work(self.sink_for(run))
+            except asyncio.CancelledError:
+                if self._closing:
+                    await self._end(run, "failed", INTERRUPTED)
+                else:
+                    await self._end(run, "cancelled", {"code": "RUN_CANCELLED", "message": "the run was cancelled"})
+                return
+            except AgentrtError as exc:
+                await self._end(run, "failed", exc.to_dict())
+                return
+            except Exception as exc:
+                log.exception("run %s crashed", run.id)
+                await self._end(run, "failed", {"code": "INTERNAL_ERROR", "message": f"the run crashed: {exc!r}"})
+                return
+            await self._finish(run, result)
+
+    async def _end(self, run: Run, status: str, cause: dict[str, Any]) -> None:
+        await asyncio.shield(self._end_now(run, status, cause))
+
+    async def _end_now(self, run: Run, status: str, cause: dict[str, Any]) -> None:
+        await self._expire_approvals(run.id)
+        await self._set(run.id, status=status, error=cause, finished_at=_now())
+        await self.emit(run, "error", stream_error(cause["message"], cause))
+
+    async def _finish(self, run: Run, result: RunResult) -> None:
+        values: dict[str, Any] = {"status": result.status, "usage": result.usage, "error": result.error}
+        message_id = None
+        if result.status in ("completed", "failed") and result.answer:
+            async with self.db.session() as session, session.begin():
+                message = Message(
+                    org_id=run.org_id,
+                    session_id=run.session_id,
+                    parent_id=run.user_message_id,
+                    role="assistant",
+                    content=result.answer,
+                    run_id=run.id,
+                )
+                session.add(message)
+                await session.flush()
+                message_id = message.id
+            values["assistant_message_id"] = message_id
+        if result.status in TERMINAL_STATUSES:
+            values["finished_at"] = _now()
+        await self._set(run.id, **values)
+        if result.status == "completed":
+            await self.emit(run, "done", {"sessionId": run.session_id, "runId": run.id, "messageId": message_id})
+
+    async def _set(self, run_id: str, **values: Any) -> None:
+        async with self.db.session() as session, session.begin():
+            await session.execute(update(Run).where(Run.id == run_id).values(**values))
+
+    # --- approvals ---------------------------------------------------------------------
+    async def decide(self, org_id: str, approval_id: str, decision: Decision, user: User) -> Approval:
+        status = "approved" if decision.decision == "approve" else "rejected"
+        async with self.db.session() as session, session.begin():
+            approval = await session.scalar(
+                select(Approval).where(Approval.id == approval_id, Approval.org_id == org_id)
+            )
+            if approval is None:
+                raise NotFoundError(f"no approval {approval_id}")
+            changed = await session.execute(
+                update(Approval)
+                .where(Approval.id == approval_id, Approval.status == "pending")
+                .values(status=status, decided_by=user.id, decided_at=_now(), comment=decision.comment)
+            )
+            if changed.rowcount == 0:  # type: ignore[attr-defined]
+                raise ConflictError(
+                    f"approval {approval_id} was already decided ({approval.status})", code="APPROVAL_ALREADY_DECIDED"
+                )
+            run = await session.scalar(select(Run).where(Run.id == approval.run_id))
+        assert run is not None
+        approval.status, approval.decided_by, approval.comment = status, user.id, decision.comment
+        approval.decided_at = _now()
+        self.schedule_resume(run, [decision.model_copy(update={"decided_by": user.id})])
+        return approval
+
+    def schedule_resume(self, run: Run, decisions: list[Decision]) -> None:
+        context = RuntimeSessionContext.model_validate(run.context)
+
+        async def work(sink: Any) -> RunResult:
+            try:
+                return await self.runtime.resume(
+                    context, run.id, decisions, sink=sink, emit_done=False, services=self._services()
+                )
+            except ApprovalError:
+                # The plan moved on (another decision was applied first): nothing to resume.
+                await self._expire_approvals(run.id, [d.approval_id for d in decisions])
+                state = await self.runtime.state(run.id, context)
+                return result_from_state(state, interrupted=bool(state.get("__interrupted__")))
+
+        previous = self._tasks.get(run.id)
+
+        async def chained(sink: Any) -> RunResult:
+            if previous is not None:
+                with contextlib.suppress(BaseException):
+                    await asyncio.shield(previous)
+            return await work(sink)
+
+        self._spawn(run, chained)
+
+    # --- cancel and recovery -----------------------------------------------------------
+    async def cancel(self, run: Run) -> None:
+        if run.status in TERMINAL_STATUSES:
+            raise ConflictError(f"run {run.id} already ended ({run.status})", code="RUN_NOT_ACTIVE")
+        task = self._tasks.get(run.id)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return
+        await self._end(run, "cancelled", {"code": "RUN_CANCELLED", "message": "the run was cancelled"})
+
+    async def recover(self) -> int:
+        """After a restart: a run left ``running`` ends ``failed`` with an ``error`` event;
+        a run awaiting approval stays so, and decisions recorded but not applied are applied."""
+        async with self.db.session() as session:
+            stale = (await session.scalars(select(Run).where(Run.status == "running"))).all()
+            waiting = (await session.scalars(select(Run).where(Run.status == "awaiting_approval"))).all()
+        for run in stale:
+            await self._end(run, "failed", INTERRUPTED)
+        for run in waiting:
+            async with self.db.session() as session:
+                decided = (
+                    await session.scalars(
+                        select(Approval).where(Approval.run_id == run.id, Approval.status.in_(("approved", "rejected")))
+                    )
+                ).all()
+            try:
+                state = await self.runtime.state(run.id, RuntimeSessionContext.model_validate(run.context))
+            except AgentrtError:
+                continue
+            pending = {a["approval_id"] for a in state.get("approvals", {}).values() if a.get("status") == "pending"}
+            decisions = [
+                Decision(
+                    approval_id=a.id,
+                    decision="approve" if a.status == "approved" else "reject",
+                    comment=a.comment,
+                    decided_by=a.decided_by,
+                )
+                for a in decided
+                if a.id in pending
+            ]
+            if decisions:
+                self.schedule_resume(run, decisions)
+        return len(stale)
+
+    async def close(self) -> None:
+        """Stop: runs still going end ``failed`` (``RUN_INTERRUPTED``); paused runs stay paused."""
+        self._closing = True
+        for task in list(self._tasks.values()):
+            task.cancel()
+        for task in list(self._tasks.values()):
+            with contextlib.suppress(BaseException):
+                await task
