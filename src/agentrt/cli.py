@@ -45,6 +45,42 @@ def chat(
     raise typer.Exit(run_terminal_chat(url, api_key, agent_id=agent, session_id=session))
 
 
+org_app = typer.Typer(help="Organisations (run on the server's machine: it opens the database directly).")
+app.add_typer(org_app, name="org")
+
+
+@org_app.command("create")
+def org_create(
+    name: str = typer.Argument(..., help="The organisation's name."),
+    admin_email: str = typer.Option("admin@localhost", help="Its first admin's email."),
+    api_key: str | None = typer.Option(None, help="Use this admin API key instead of generating one."),
+) -> None:
+    """Create an organisation with an admin user, an API key (printed once) and a demo agent."""
+    import asyncio
+    import json
+
+    from agentrt.config import get_settings
+    from agentrt.service.auth import create_organization
+    from agentrt.store.db import Database
+
+    async def create() -> dict[str, str]:
+        db = Database(get_settings().resolved_database_url())
+        try:
+            await db.migrate()
+            async with db.session() as session:
+                made = await create_organization(session, name, admin_email=admin_email, admin_api_key=api_key)
+            return {"org_id": made.org_id, "admin_user_id": made.admin_user_id, "api_key": made.api_key or "",
+                    "demo_agent_id": made.demo_agent_id}
+        finally:
+            await db.dispose()
+
+    typer.echo(json.dumps(asyncio.run(create())))
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

@@ -87,7 +87,9 @@ class SessionPublic(_Out):
 class ChatRequest(_In):
     message: str = Field(description="The user's message; longer than MAX_MESSAGE_LENGTH is a 413")
     parent_message_id: str | None = Field(
-        default=None, description="Reply under this message (branching); absent: under the newest message"
+        default=None,
+        description="Reply under this message (to edit or regenerate, which branches the conversation); "
+        "absent: under the newest message; null: a new root",
     )
 
 

@@ -71,10 +71,18 @@ async def bootstrap(db: AsyncSession, *, admin_api_key: str | None) -> Bootstrap
     """On first start: a default organisation, its admin, an API key and a demo agent."""
     if (await db.scalar(select(func.count()).select_from(Organization))) != 0:
         return None
-    org = Organization(name="Default organisation")
+    first = await create_organization(db, "Default organisation", admin_api_key=admin_api_key)
+    return Bootstrap(first.org_id, first.admin_user_id, None if admin_api_key else first.api_key,
+                     first.demo_agent_id)
+
+
+async def create_organization(db: AsyncSession, name: str, *, admin_email: str = "admin@localhost",
+                              admin_api_key: str | None = None) -> Bootstrap:
+    """An organisation with its admin user, an API key and a demo agent bound to the built-in skills."""
+    org = Organization(name=name)
     db.add(org)
     await db.flush()
-    admin = User(org_id=org.id, email="admin@localhost", name="Admin", role="admin")
+    admin = User(org_id=org.id, email=admin_email, name="Admin", role="admin")
     db.add(admin)
     await db.flush()
     _, key = await create_api_key(db, admin, "bootstrap", admin_api_key)
@@ -102,4 +110,4 @@ async def bootstrap(db: AsyncSession, *, admin_api_key: str | None) -> Bootstrap
     )
     db.add(agent)
     await db.commit()
-    return Bootstrap(org.id, admin.id, None if admin_api_key else key, agent.id)
+    return Bootstrap(org.id, admin.id, key, agent.id)

@@ -66,9 +66,15 @@ class RunManager:
     # --- events ----------------------------------------------------------------------
     def sink_for(self, run: Run) -> Callable[[RunEvent], Awaitable[None]]:
         async def sink(event: RunEvent) -> None:
+            # What an event announces is in the store before the event is: a client that
+            # reads the run or the messages after seeing it finds them.
             if event["type"] == "error" and event["data"].get("code") != "SSE_STREAM_ERROR":
-                event = {**event, "data": stream_error(event["data"].get("message", "run failed"), event["data"])}
-            if event["type"] == "approval_required":
+                cause = event["data"]
+                await self._set(run.id, status="failed", error=cause, finished_at=_now())
+                event = {**event, "data": stream_error(cause.get("message", "run failed"), cause)}
+            elif event["type"] == "message":
+                await self._store_answer(run, str(event["data"].get("content", "")))
+            elif event["type"] == "approval_required":
                 await self._store_approval(run, event["data"])
             elif event["type"] == "approval_resolved" and event["data"].get("decision") == "expired":
                 await self._expire_approvals(run.id, [event["data"]["approval_id"]])
@@ -82,6 +88,15 @@ class RunManager:
         if seq is None:
             seq = await self.events.last_seq(run.id)
         await self.sink_for(run)({"type": type, "seq": seq + 1, "run_id": run.id, "data": data})
+
+    async def _store_answer(self, run: Run, content: str) -> None:
+        async with self.db.session() as session, session.begin():
+            message = Message(org_id=run.org_id, session_id=run.session_id, parent_id=run.user_message_id,
+                              role="assistant", content=content, run_id=run.id)
+            session.add(message)
+            await session.flush()
+            await session.execute(update(Run).where(Run.id == run.id).values(assistant_message_id=message.id))
+        run.assistant_message_id = message.id
 
     async def _store_approval(self, run: Run, data: dict[str, Any]) -> None:
         async with self.db.session() as session, session.begin():
@@ -108,7 +123,8 @@ class RunManager:
             await session.execute(query.values(status="expired", decided_at=_now()))
 
     # --- starting a turn ---------------------------------------------------------------
-    async def start_chat(self, user: User, chat: ChatSession, message: str, parent_id: str | None) -> Run:
+    async def start_chat(self, user: User, chat: ChatSession, message: str, parent_id: str | None,
+                         *, at_root: bool = False) -> Run:
         async with self._session_locks[chat.id], self.db.session() as session, session.begin():
             busy = await session.scalar(
                 select(Run.id).where(Run.session_id == chat.id, Run.status.in_(ACTIVE_STATUSES)).limit(1)
@@ -125,7 +141,7 @@ class RunManager:
             if agent is None:
                 raise NotFoundError(f"the session's agent {chat.agent_id} no longer exists")
             messages = await session_messages(session, chat.id)
-            if parent_id is None and messages:
+            if parent_id is None and messages and not at_root:
                 parent_id = messages[-1].id
             elif parent_id is not None and parent_id not in {m.id for m in messages}:
                 raise UnprocessableError(
@@ -213,26 +229,12 @@ class RunManager:
 
     async def _finish(self, run: Run, result: RunResult) -> None:
         values: dict[str, Any] = {"status": result.status, "usage": result.usage, "error": result.error}
-        message_id = None
-        if result.status in ("completed", "failed") and result.answer:
-            async with self.db.session() as session, session.begin():
-                message = Message(
-                    org_id=run.org_id,
-                    session_id=run.session_id,
-                    parent_id=run.user_message_id,
-                    role="assistant",
-                    content=result.answer,
-                    run_id=run.id,
-                )
-                session.add(message)
-                await session.flush()
-                message_id = message.id
-            values["assistant_message_id"] = message_id
         if result.status in TERMINAL_STATUSES:
             values["finished_at"] = _now()
         await self._set(run.id, **values)
         if result.status == "completed":
-            await self.emit(run, "done", {"sessionId": run.session_id, "runId": run.id, "messageId": message_id})
+            await self.emit(run, "done", {"sessionId": run.session_id, "runId": run.id,
+                                          "messageId": run.assistant_message_id})
 
     async def _set(self, run_id: str, **values: Any) -> None:
         async with self.db.session() as session, session.begin():
