@@ -1,0 +1,116 @@
+"""``/v1/mcp-servers``: the organisation's MCP servers (names unique in it). Members read them, admins
+write them.
+
+``env`` and ``headers`` usually hold secrets (tokens, passwords): they are write-only. Answers give
+only their keys (``env_keys``, ``header_keys``); a PATCH of either replaces it whole.
+TODO: they are stored in clear text for now; encryption at rest comes with its own issue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, status
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentrt.api.deps import AdminCaller, CurrentCaller, DbSession, apply_update, get_scoped
+from agentrt.api.schemas_admin import McpServerCreate, McpServerPublic, McpServerUpdate, PathId
+from agentrt.service.errors import ConflictError, UnprocessableError
+from agentrt.store.models import McpServer
+
+router = APIRouter(prefix="/mcp-servers", tags=["mcp-servers"])
+RENAMES = {"metadata": "metadata_"}
+
+
+def _public(server: McpServer) -> McpServerPublic:
+    return McpServerPublic(
+        id=server.id,
+        name=server.name,
+        transport=server.transport,
+        command=server.command,
+        args=list(server.args or []),
+        url=server.url,
+        env_keys=sorted(server.env or {}),
+        header_keys=sorted(server.headers or {}),
+        metadata=server.metadata_ or {},
+        created_at=server.created_at,
+    )
+
+
+def _check_transport(transport: str, command: str | None, url: str | None) -> None:
+    if transport == "stdio" and not command:
+        raise UnprocessableError("command: required by the stdio transport", details={"field": "command"})
+    if transport == "http" and not url:
+        raise UnprocessableError("url: required by the http transport", details={"field": "url"})
+
+
+def _exists(name: str) -> ConflictError:
+    return ConflictError(
+        f"an MCP server named {name} already exists in this organisation",
+        code="MCP_SERVER_EXISTS",
+        details={"field": "name"},
+    )
+
+
+async def _check_name(db: AsyncSession, org_id: str, name: str, server_id: str | None = None) -> None:
+    query = select(McpServer.id).where(McpServer.org_id == org_id, McpServer.name == name)
+    if server_id is not None:
+        query = query.where(McpServer.id != server_id)
+    if await db.scalar(query) is not None:
+        raise _exists(name)
+
+
+async def _commit(db: AsyncSession, name: str) -> None:
+    try:
+        await db.commit()
+    except IntegrityError:  # a concurrent write of the same name
+        await db.rollback()
+        raise _exists(name) from None
+
+
+@router.get("", response_model=list[McpServerPublic])
+async def list_mcp_servers(db: DbSession, caller: CurrentCaller) -> Any:
+    rows = await db.scalars(select(McpServer).where(McpServer.org_id == caller.org_id).order_by(McpServer.name))
+    return [_public(row) for row in rows.all()]
+
+
+@router.post("", response_model=McpServerPublic, status_code=status.HTTP_201_CREATED)
+async def create_mcp_server(body: McpServerCreate, db: DbSession, caller: AdminCaller) -> Any:
+    _check_transport(body.transport, body.command, body.url)
+    await _check_name(db, caller.org_id, body.name)
+    values = body.model_dump()
+    values["metadata_"] = values.pop("metadata")
+    server = McpServer(org_id=caller.org_id, **values)
+    db.add(server)
+    await _commit(db, body.name)
+    return _public(server)
+
+
+@router.get("/{server_id}", response_model=McpServerPublic)
+async def get_mcp_server(server_id: PathId, db: DbSession, caller: CurrentCaller) -> Any:
+    return _public(await get_scoped(db, McpServer, server_id, caller.org_id, what="MCP server"))
+
+
+@router.patch("/{server_id}", response_model=McpServerPublic)
+async def update_mcp_server(server_id: PathId, body: McpServerUpdate, db: DbSession, caller: AdminCaller) -> Any:
+    server = await get_scoped(db, McpServer, server_id, caller.org_id, what="MCP server")
+    changes = body.model_dump(exclude_unset=True)
+    merged = {"transport": server.transport, "command": server.command, "url": server.url} | {
+        k: v for k, v in changes.items() if k in ("transport", "command", "url")
+    }
+    _check_transport(merged["transport"], merged["command"], merged["url"])
+    if body.name is not None:
+        await _check_name(db, caller.org_id, body.name, server.id)
+    apply_update(server, changes, renames=RENAMES)
+    await _commit(db, server.name)
+    await db.refresh(server)
+    return _public(server)
+
+
+@router.delete("/{server_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_mcp_server(server_id: PathId, db: DbSession, caller: AdminCaller) -> None:
+    server = await get_scoped(db, McpServer, server_id, caller.org_id, what="MCP server")
+    await db.delete(server)
+    await db.commit()
