@@ -148,16 +148,16 @@ class Api:
         return dict(self.ok("POST", "/v1/sessions", json={"agent_id": agent_id}))
 
     def chat(self, session_id: str, message: str, *, parent: str | None = None, at_root: bool = False,
-             stop_after: int | None = None) -> list[dict[str, Any]]:
+             stop_after: int | None = None, until: Any = None) -> list[dict[str, Any]]:
         """POST a message and read its SSE stream (all of it, or ``stop_after`` events)."""
         body: dict[str, Any] = {"message": message}
         if parent is not None or at_root:
             body["parent_message_id"] = parent
         return self._read(lambda: connect_sse(self.http, "POST", f"/v1/sessions/{session_id}/messages", json=body),
-                          stop_after)
+                          stop_after, until)
 
     def events(self, run_id: str, *, last_event_id: int | None = None, stop_after: int | None = None,
-               as_query: bool = False) -> list[dict[str, Any]]:
+               as_query: bool = False, until: Any = None) -> list[dict[str, Any]]:
         headers, params = {}, {}
         if last_event_id is not None:
             if as_query:
@@ -165,10 +165,11 @@ class Api:
             else:
                 headers["Last-Event-ID"] = str(last_event_id)
         return self._read(lambda: connect_sse(self.http, "GET", f"/v1/runs/{run_id}/events", headers=headers,
-                                              params=params), stop_after)
+                                              params=params), stop_after, until)
 
     @staticmethod
-    def _read(open_stream: Any, stop_after: int | None) -> list[dict[str, Any]]:
+    def _read(open_stream: Any, stop_after: int | None, until: Any = None) -> list[dict[str, Any]]:
+        """Events of a stream until it ends, ``stop_after`` of them, or ``until(event)`` is true."""
         events: list[dict[str, Any]] = []
         with open_stream() as source:
             assert source.response.status_code == 200, source.response.read()
@@ -179,7 +180,7 @@ class Api:
                 event = json.loads(sse.data)
                 assert sse.id == str(event["seq"]) and sse.event == event["type"]
                 events.append(event)
-                if stop_after is not None and len(events) >= stop_after:
+                if (stop_after is not None and len(events) >= stop_after) or (until is not None and until(event)):
                     break
         return events
 
