@@ -19,6 +19,7 @@ from agentrt.events import EventEmitter
 from agentrt.runtime.approvals import new_approval, public_approval
 from agentrt.runtime.capabilities import CapabilityGraph
 from agentrt.runtime.plan import PlanStep, ReferenceError_, references_in, resolve_references
+from agentrt.runtime.schemas import validator_for
 from agentrt.runtime.state import ApprovalRecord, StepRecord
 from agentrt.skills._base import StepContext
 
@@ -133,8 +134,8 @@ class PlanExecutor:
         capability = self.graph.get(step.capability)
         assert capability is not None, "validated plans only name known capabilities"
         try:
-            jsonschema.validate(args, capability.input_schema)
-        except jsonschema.ValidationError as exc:
+            validator_for(capability.input_schema).validate(args)
+        except (jsonschema.ValidationError, jsonschema.SchemaError) as exc:
             return await self._failed(
                 step, args, plan_index, f"args do not match the input schema: {exc.message}", "invalid_args"
             )

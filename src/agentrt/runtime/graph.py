@@ -5,19 +5,21 @@
               └──── replan <───────┼──┘    └─> fail → END
                                    └─ (step failed, attempts left)
 
-Each node reads the context as ``state["context"]``. The services a run needs (LLM,
-skills, memory, event sink) are bound when the graph is created and never stored in
-the state, so checkpoints hold only the context and plain JSON.
+Each node reads the context as ``state["context"]``. The graph is compiled once per
+checkpointer; ``create_agent_graph`` binds the run's services (LLM, skills, memory, event
+sink) through the run config, so they are never stored in the state and checkpoints hold
+only the context and plain JSON.
 """
 
 from __future__ import annotations
 
-import functools
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
@@ -40,7 +42,6 @@ from agentrt.skills.registry import SkillRegistry
 
 DEFAULT_MAX_PLAN_REPAIRS = 2
 Update = dict[str, Any]
-Node = Callable[[AgentState], Awaitable[Update]]
 
 
 @dataclass
@@ -82,29 +83,15 @@ def _outputs(results: Mapping[str, StepRecord]) -> dict[str, Any]:
     return {sid: r.get("output") for sid, r in results.items() if r.get("status") == "succeeded"}
 
 
-class _AgentGraphBuilder:
+class _RunNodes:
+    """The nodes of one run, bound to its services."""
+
     def __init__(self, services: RunServices) -> None:
         self.s = services
         self.policy = services.runtime_context.runtime_policy
         self.max_repairs = int(self.policy.metadata.get("max_plan_repairs", DEFAULT_MAX_PLAN_REPAIRS))
 
     # --- helpers -----------------------------------------------------------------
-    def _guard(self, node: Node) -> Node:
-        """Turn an agentrt error inside a node into a failed run with an ``error`` event."""
-
-        @functools.wraps(node)
-        async def guarded(state: AgentState) -> Update:
-            emitter = self.s.emitter_for(state)
-            try:
-                update = await node(state)
-            except AgentrtError as exc:
-                await emitter.emit("error", exc.to_dict())
-                return {"status": "failed", "error": exc.to_dict(), "event_seq": emitter.seq}
-            update["event_seq"] = emitter.seq
-            return update
-
-        return guarded
-
     def _check_budget(self, state: AgentState, usage: dict[str, int] | None = None) -> None:
         check_budgets(
             self.policy,
@@ -333,57 +320,108 @@ class _AgentGraphBuilder:
         await emitter.emit("error", error)
         return {"answer": message, "status": "failed", "error": error}
 
-    # --- routing -----------------------------------------------------------------
-    @staticmethod
-    def _failed(state: AgentState) -> bool:
-        return state.get("status") == "failed"
+    # --- dispatch ----------------------------------------------------------------
+    async def run_node(self, name: str, state: AgentState) -> Update:
+        """Run one node; an agentrt error inside it fails the run with an ``error`` event."""
+        emitter = self.s.emitter_for(state)
+        try:
+            update: Update = await getattr(self, name)(state)
+        except AgentrtError as exc:
+            await emitter.emit("error", exc.to_dict())
+            return {"status": "failed", "error": exc.to_dict(), "event_seq": emitter.seq}
+        update["event_seq"] = emitter.seq
+        return update
 
-    def after_validate(self, state: AgentState) -> str:
-        if self._failed(state):
-            return END
-        if not state.get("validation_errors"):
-            return "execute"
-        return "plan" if state.get("repair_attempts", 0) <= self.max_repairs else "fail"
 
-    def after_execute(self, state: AgentState) -> str:
-        if self._failed(state):
-            return END
-        plan_index = len(state.get("plans", []))
-        if any(
-            r.get("plan_index") == plan_index and r.get("status") != "succeeded"
-            for r in state.get("step_results", {}).values()
-        ):
-            return "replan" if state.get("replan_attempts", 0) < self.policy.max_replan_attempts else "fail"
-        if state.get("status") == "awaiting_approval":
-            return "await_approval"
-        return "respond"
+# --- routing: pure functions of the state -------------------------------------------------
+def _failed(state: AgentState) -> bool:
+    return state.get("status") == "failed"
 
-    def after_await(self, state: AgentState) -> str:
-        return END if state.get("status") == "awaiting_approval" else "execute"
 
-    def end_if_failed(self, next_node: str) -> Callable[[AgentState], str]:
-        def route(state: AgentState) -> str:
-            return END if self._failed(state) else next_node
+def _max_repairs(state: AgentState) -> int:
+    metadata = state["context"].runtime_policy.metadata
+    return int(metadata.get("max_plan_repairs", DEFAULT_MAX_PLAN_REPAIRS))
 
-        return route
 
-    def build(self) -> StateGraph[AgentState]:
-        builder: StateGraph[AgentState] = StateGraph(AgentState)
-        for name in ("start", "plan", "validate", "execute", "replan", "respond", "fail"):
-            builder.add_node(name, self._guard(getattr(self, name)))  # type: ignore[call-overload]
-        builder.add_node("await_approval", self._guard(self.await_approval))  # type: ignore[call-overload]
-        builder.add_edge(START, "start")
-        builder.add_conditional_edges("start", self.end_if_failed("plan"), ["plan", END])
-        builder.add_conditional_edges("plan", self.end_if_failed("validate"), ["validate", END])
-        builder.add_conditional_edges("validate", self.after_validate, ["execute", "plan", "fail", END])
-        builder.add_conditional_edges(
-            "execute", self.after_execute, ["respond", "await_approval", "replan", "fail", END]
-        )
-        builder.add_conditional_edges("await_approval", self.after_await, ["execute", END])
-        builder.add_conditional_edges("replan", self.end_if_failed("plan"), ["plan", END])
-        builder.add_edge("respond", END)
-        builder.add_edge("fail", END)
-        return builder
+def after_validate(state: AgentState) -> str:
+    if _failed(state):
+        return END
+    if not state.get("validation_errors"):
+        return "execute"
+    return "plan" if state.get("repair_attempts", 0) <= _max_repairs(state) else "fail"
+
+
+def after_execute(state: AgentState) -> str:
+    if _failed(state):
+        return END
+    plan_index = len(state.get("plans", []))
+    if any(
+        r.get("plan_index") == plan_index and r.get("status") != "succeeded"
+        for r in state.get("step_results", {}).values()
+    ):
+        max_replans = state["context"].runtime_policy.max_replan_attempts
+        return "replan" if state.get("replan_attempts", 0) < max_replans else "fail"
+    if state.get("status") == "awaiting_approval":
+        return "await_approval"
+    return "respond"
+
+
+def after_await(state: AgentState) -> str:
+    return END if state.get("status") == "awaiting_approval" else "execute"
+
+
+def end_if_failed(next_node: str) -> Callable[[AgentState], str]:
+    def route(state: AgentState) -> str:
+        return END if _failed(state) else next_node
+
+    return route
+
+
+# --- the compiled graph, shared by every run ------------------------------------------------
+NODES_KEY = "__agentrt_nodes"
+NODE_NAMES = ("start", "plan", "validate", "execute", "await_approval", "replan", "respond", "fail")
+
+
+def _dispatcher(name: str) -> Callable[[AgentState, RunnableConfig], Awaitable[Update]]:
+    async def node(state: AgentState, config: RunnableConfig) -> Update:
+        nodes: _RunNodes = config["configurable"][NODES_KEY]
+        return await nodes.run_node(name, state)
+
+    node.__name__ = name
+    return node
+
+
+def build_state_graph() -> StateGraph[AgentState]:
+    """The graph's shape. Nodes find the run's services in ``config["configurable"]``."""
+    builder: StateGraph[AgentState] = StateGraph(AgentState)
+    for name in NODE_NAMES:
+        builder.add_node(name, _dispatcher(name))  # type: ignore[call-overload]
+    builder.add_edge(START, "start")
+    builder.add_conditional_edges("start", end_if_failed("plan"), ["plan", END])
+    builder.add_conditional_edges("plan", end_if_failed("validate"), ["validate", END])
+    builder.add_conditional_edges("validate", after_validate, ["execute", "plan", "fail", END])
+    builder.add_conditional_edges("execute", after_execute, ["respond", "await_approval", "replan", "fail", END])
+    builder.add_conditional_edges("await_approval", after_await, ["execute", END])
+    builder.add_conditional_edges("replan", end_if_failed("plan"), ["plan", END])
+    builder.add_edge("respond", END)
+    builder.add_edge("fail", END)
+    return builder
+
+
+_compiled: weakref.WeakKeyDictionary[BaseCheckpointSaver[Any], Any] = weakref.WeakKeyDictionary()
+_compiled_without_checkpointer: list[Any] = []
+
+
+def compiled_graph(checkpointer: BaseCheckpointSaver[Any] | None) -> Any:
+    """Compile once per checkpointer (compiling costs milliseconds; binding a run, microseconds)."""
+    if checkpointer is None:
+        if not _compiled_without_checkpointer:
+            _compiled_without_checkpointer.append(build_state_graph().compile())
+        return _compiled_without_checkpointer[0]
+    graph = _compiled.get(checkpointer)
+    if graph is None:
+        graph = _compiled[checkpointer] = build_state_graph().compile(checkpointer=checkpointer)
+    return graph
 
 
 def create_agent_graph(
@@ -419,4 +457,4 @@ def create_agent_graph(
         sink=context.get("event_sink") or discard_event,
         checkpointing=checkpointer is not None,
     )
-    return _AgentGraphBuilder(services).build().compile(checkpointer=checkpointer)
+    return compiled_graph(checkpointer).with_config({"configurable": {NODES_KEY: _RunNodes(services)}})

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from agentrt.context import RuntimePolicy
 from agentrt.runtime.capabilities import CapabilityGraph
 from agentrt.runtime.plan import Plan, PlanStep, contains_reference, references_in
+from agentrt.runtime.schemas import validator_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +49,7 @@ def parse_plan(raw: Any) -> tuple[Plan | None, list[str]]:
 
 def _schema_errors(step: PlanStep, schema: dict[str, Any]) -> list[str]:
     try:
-        validator_cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-        validator = validator_cls(schema)
-        found = list(validator.iter_errors(step.args))
+        found = list(validator_for(schema).iter_errors(step.args))
     except (jsonschema.SchemaError, TypeError, ValueError, RecursionError) as exc:
         return [f"step {step.id} ({step.capability}): the capability's input schema is invalid: {exc}"]
     messages = []
