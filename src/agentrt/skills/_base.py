@@ -65,12 +65,16 @@ class FunctionSkill:
     output_description: str = "the skill's result"
     destructive: bool = False
     version: str = "0.0.0"
+    blocking: bool = True
+    """A sync function runs in a worker thread unless it is known to return at once."""
 
     async def run(self, args: dict[str, Any], ctx: StepContext) -> Any:
         takes_ctx = len(inspect.signature(self.fn).parameters) >= 2
         call_args = (args, ctx) if takes_ctx else (args,)
         if inspect.iscoroutinefunction(self.fn):
             return await self.fn(*call_args)
+        if not self.blocking:
+            return self.fn(*call_args)
         result = await asyncio.to_thread(self.fn, *call_args)
         if inspect.isawaitable(result):
             return await result
@@ -85,6 +89,7 @@ def skill(
     output_description: str = "the skill's result",
     destructive: bool = False,
     version: str = "0.0.0",
+    blocking: bool = True,
 ) -> Callable[[SkillFunction], FunctionSkill]:
     """Decorator turning a function into a ``FunctionSkill``."""
 
@@ -97,6 +102,7 @@ def skill(
             output_description=output_description,
             destructive=destructive,
             version=version,
+            blocking=blocking,
         )
 
     return wrap

@@ -96,6 +96,7 @@ def _evaluate(node: ast.expr) -> Any:
     },
     output_description="{expression, result}: the numeric result",
     version="1.0.0",
+    blocking=False,
 )
 def calculator(args: dict[str, Any]) -> dict[str, Any]:
     expression = str(args["expression"])
@@ -112,6 +113,7 @@ def calculator(args: dict[str, Any]) -> dict[str, Any]:
     },
     output_description="{timezone, iso, weekday}",
     version="1.0.0",
+    blocking=False,
 )
 def current_time(args: dict[str, Any]) -> dict[str, Any]:
     name = args.get("timezone") or "UTC"
