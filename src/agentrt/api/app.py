@@ -13,7 +13,19 @@ from fastapi import APIRouter, FastAPI
 from agentrt import __version__
 from agentrt.api.deps import AppState
 from agentrt.api.errors import ERROR_RESPONSES, install_error_handlers
-from agentrt.api.routes import agents, api_keys, approvals, mcp_servers, meta, runs, sessions, skills, tools, users
+from agentrt.api.routes import (
+    agents,
+    api_keys,
+    approvals,
+    mcp_servers,
+    memories,
+    meta,
+    runs,
+    sessions,
+    skills,
+    tools,
+    users,
+)
 from agentrt.config import Settings, get_settings
 from agentrt.runtime.runner import AgentRuntime
 from agentrt.service.auth import bootstrap
@@ -27,7 +39,7 @@ log = logging.getLogger("agentrt")
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
-    for module in (meta, agents, sessions, runs, approvals, users, api_keys, skills, tools, mcp_servers):
+    for module in (meta, agents, sessions, runs, approvals, memories, users, api_keys, skills, tools, mcp_servers):
         router.include_router(module.router)
     return router
 

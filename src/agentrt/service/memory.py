@@ -20,13 +20,21 @@ from agentrt.store.db import Database
 from agentrt.store.models import Memory
 
 _WORD = re.compile(r"[\w']{3,}", re.UNICODE)
+_STOP_WORDS = frozenset(
+    "the and for are but not you your yours all any can had her was one our out has have him his how its "
+    "may new now old see two way who did get let put say she too use that with this from they will would "
+    "there their what about which when make like time just know take into them some could than then look "
+    "only come over also back after work first well even want because these give most what's where why "
+    "does doing done been being were here please tell me my mine i'm is am do".split()
+)
 MAX_FACT_LENGTH = 2000
 
 
 def _terms(query: str, limit: int = 24) -> list[str]:
     seen: dict[str, None] = {}
     for word in _WORD.findall(query.lower()):
-        seen.setdefault(word.replace("'", ""), None)
+        if word not in _STOP_WORDS:
+            seen.setdefault(word.replace("'", ""), None)
     return [w for w in seen if w][:limit]
 
 
