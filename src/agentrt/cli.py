@@ -69,8 +69,12 @@ def org_create(
             await db.migrate()
             async with db.session() as session:
                 made = await create_organization(session, name, admin_email=admin_email, admin_api_key=api_key)
-            return {"org_id": made.org_id, "admin_user_id": made.admin_user_id, "api_key": made.api_key or "",
-                    "demo_agent_id": made.demo_agent_id}
+            return {
+                "org_id": made.org_id,
+                "admin_user_id": made.admin_user_id,
+                "api_key": made.api_key or "",
+                "demo_agent_id": made.demo_agent_id,
+            }
         finally:
             await db.dispose()
 

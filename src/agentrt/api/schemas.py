@@ -5,17 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from agentrt.api._bodies import _In, _Out
 from agentrt.context import RuntimePolicy
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
 
 
 # --- agents -------------------------------------------------------------------------
@@ -34,6 +27,18 @@ class AgentCreate(_In):
 
 
 class AgentUpdate(_In):
+    not_null = (
+        "name",
+        "system_prompt",
+        "temperature",
+        "max_tokens",
+        "skills",
+        "tools",
+        "mcp_servers",
+        "runtime_policy",
+        "metadata",
+    )
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=4000)
     system_prompt: str | None = Field(default=None, max_length=100_000)

@@ -116,11 +116,14 @@ class _RunNodes:
         )
         conversation = await self.s.memory.conversation(ctx)
         recalled = await self.s.memory.recall(ctx, state["user_message"])
-        await emitter.emit("thinking", {
-            "content": "Planning how to answer…",
-            "history_messages": len(conversation),
-            "recalled_memories": len(recalled),
-        })
+        await emitter.emit(
+            "thinking",
+            {
+                "content": "Planning how to answer…",
+                "history_messages": len(conversation),
+                "recalled_memories": len(recalled),
+            },
+        )
         return {
             "conversation": [{"role": m.role, "content": m.content} for m in conversation],
             "recalled": list(recalled),

@@ -72,12 +72,12 @@ async def bootstrap(db: AsyncSession, *, admin_api_key: str | None) -> Bootstrap
     if (await db.scalar(select(func.count()).select_from(Organization))) != 0:
         return None
     first = await create_organization(db, "Default organisation", admin_api_key=admin_api_key)
-    return Bootstrap(first.org_id, first.admin_user_id, None if admin_api_key else first.api_key,
-                     first.demo_agent_id)
+    return Bootstrap(first.org_id, first.admin_user_id, None if admin_api_key else first.api_key, first.demo_agent_id)
 
 
-async def create_organization(db: AsyncSession, name: str, *, admin_email: str = "admin@localhost",
-                              admin_api_key: str | None = None) -> Bootstrap:
+async def create_organization(
+    db: AsyncSession, name: str, *, admin_email: str = "admin@localhost", admin_api_key: str | None = None
+) -> Bootstrap:
     """An organisation with its admin user, an API key and a demo agent bound to the built-in skills."""
     org = Organization(name=name)
     db.add(org)

@@ -91,8 +91,14 @@ class RunManager:
 
     async def _store_answer(self, run: Run, content: str) -> None:
         async with self.db.session() as session, session.begin():
-            message = Message(org_id=run.org_id, session_id=run.session_id, parent_id=run.user_message_id,
-                              role="assistant", content=content, run_id=run.id)
+            message = Message(
+                org_id=run.org_id,
+                session_id=run.session_id,
+                parent_id=run.user_message_id,
+                role="assistant",
+                content=content,
+                run_id=run.id,
+            )
             session.add(message)
             await session.flush()
             await session.execute(update(Run).where(Run.id == run.id).values(assistant_message_id=message.id))
@@ -123,8 +129,9 @@ class RunManager:
             await session.execute(query.values(status="expired", decided_at=_now()))
 
     # --- starting a turn ---------------------------------------------------------------
-    async def start_chat(self, user: User, chat: ChatSession, message: str, parent_id: str | None,
-                         *, at_root: bool = False) -> Run:
+    async def start_chat(
+        self, user: User, chat: ChatSession, message: str, parent_id: str | None, *, at_root: bool = False
+    ) -> Run:
         async with self._session_locks[chat.id], self.db.session() as session, session.begin():
             busy = await session.scalar(
                 select(Run.id).where(Run.session_id == chat.id, Run.status.in_(ACTIVE_STATUSES)).limit(1)
@@ -135,9 +142,7 @@ class RunManager:
                     code="SESSION_BUSY",
                     details={"run_id": busy},
                 )
-            agent = await session.scalar(
-                select(Agent).where(Agent.id == chat.agent_id, Agent.org_id == chat.org_id)
-            )
+            agent = await session.scalar(select(Agent).where(Agent.id == chat.agent_id, Agent.org_id == chat.org_id))
             if agent is None:
                 raise NotFoundError(f"the session's agent {chat.agent_id} no longer exists")
             messages = await session_messages(session, chat.id)
@@ -233,8 +238,9 @@ class RunManager:
             values["finished_at"] = _now()
         await self._set(run.id, **values)
         if result.status == "completed":
-            await self.emit(run, "done", {"sessionId": run.session_id, "runId": run.id,
-                                          "messageId": run.assistant_message_id})
+            await self.emit(
+                run, "done", {"sessionId": run.session_id, "runId": run.id, "messageId": run.assistant_message_id}
+            )
 
     async def _set(self, run_id: str, **values: Any) -> None:
         async with self.db.session() as session, session.begin():

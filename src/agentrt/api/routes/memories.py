@@ -26,8 +26,7 @@ class MemoryPublic(BaseModel):
 
 
 @router.get("", response_model=list[MemoryPublic], summary="Your memories (optionally of one agent)")
-async def list_memories(db: DbSession, caller: CurrentCaller,
-                        agent_id: Annotated[str | None, Query()] = None) -> Any:
+async def list_memories(db: DbSession, caller: CurrentCaller, agent_id: Annotated[str | None, Query()] = None) -> Any:
     query = select(Memory).where(Memory.org_id == caller.org_id, Memory.user_id == caller.user.id)
     if agent_id:
         query = query.where(Memory.agent_id == agent_id)
@@ -36,11 +35,12 @@ async def list_memories(db: DbSession, caller: CurrentCaller,
 
 @router.delete("/{memory_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Forget one of your memories")
 async def forget(memory_id: str, db: DbSession, caller: CurrentCaller) -> None:
-    memory = await db.scalar(select(Memory).where(Memory.id == memory_id, Memory.org_id == caller.org_id,
-                                                  Memory.user_id == caller.user.id))
+    memory = await db.scalar(
+        select(Memory).where(Memory.id == memory_id, Memory.org_id == caller.org_id, Memory.user_id == caller.user.id)
+    )
     if memory is None:
         raise NotFoundError(f"no memory {memory_id}")
     await db.delete(memory)
-    if db.bind.dialect.name == "sqlite":
+    if db.get_bind().dialect.name == "sqlite":
         await db.execute(text("DELETE FROM memories_fts WHERE memory_id = :id"), {"id": memory_id})
     await db.commit()
