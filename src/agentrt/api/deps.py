@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentrt.config import Settings
@@ -97,3 +98,23 @@ async def get_scoped(db: AsyncSession, model: type[Row], row_id: str, org_id: st
 def apply_update(row: Any, changes: dict[str, Any], *, renames: dict[str, str] | None = None) -> None:
     for field, value in changes.items():
         setattr(row, (renames or {}).get(field, field), value)
+
+
+async def ensure_unique_name(
+    db: AsyncSession, model: Any, org_id: str, name: str, conflict: Exception, *, exclude_id: str | None = None
+) -> None:
+    """Raise ``conflict`` if another row of ``model`` in the organisation has this name."""
+    query = select(model.id).where(model.org_id == org_id, model.name == name)
+    if exclude_id is not None:
+        query = query.where(model.id != exclude_id)
+    if await db.scalar(query) is not None:
+        raise conflict
+
+
+async def commit_or_conflict(db: AsyncSession, conflict: Exception) -> None:
+    """Commit; a unique constraint hit by a concurrent write becomes ``conflict``."""
+    try:
+        await db.commit()
+    except IntegrityError:
+        await db.rollback()
+        raise conflict from None

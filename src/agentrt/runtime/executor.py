@@ -10,7 +10,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
 
@@ -28,6 +28,34 @@ DEFAULT_STEP_TIMEOUT_SECONDS = 60.0
 
 def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
+
+
+def _record(
+    step: PlanStep,
+    args: dict[str, Any],
+    plan_index: int,
+    status: Literal["succeeded", "failed", "rejected"],
+    started: float | None,
+    *,
+    output: Any = None,
+    error: str | None = None,
+    reason: str | None = None,
+) -> StepRecord:
+    finished = time.time()
+    started = started or finished
+    return StepRecord(
+        step_id=step.id,
+        capability=step.capability,
+        args=args,
+        status=status,
+        output=output,
+        error=error,
+        reason=reason,
+        plan_index=plan_index,
+        started_at=started,
+        finished_at=finished,
+        duration_ms=round((finished - started) * 1000, 3),
+    )
 
 
 def _has_failure(results: dict[str, StepRecord], plan_index: int) -> bool:
@@ -151,20 +179,7 @@ class PlanExecutor:
         except Exception as exc:  # a capability's failure is the step's, never the run's
             message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
             return await self._failed(step, args, plan_index, message, "error", started=started)
-        finished = time.time()
-        record = StepRecord(
-            step_id=step.id,
-            capability=step.capability,
-            args=args,
-            status="succeeded",
-            output=output,
-            error=None,
-            reason=None,
-            plan_index=plan_index,
-            started_at=started,
-            finished_at=finished,
-            duration_ms=round((finished - started) * 1000, 3),
-        )
+        record = _record(step, args, plan_index, "succeeded", started, output=output)
         await self.emitter.emit(
             "step_finished",
             {
@@ -186,21 +201,7 @@ class PlanExecutor:
         *,
         started: float | None = None,
     ) -> StepRecord:
-        finished = time.time()
-        started = started or finished
-        record = StepRecord(
-            step_id=step.id,
-            capability=step.capability,
-            args=args,
-            status="failed",
-            output=None,
-            error=error,
-            reason=reason,
-            plan_index=plan_index,
-            started_at=started,
-            finished_at=finished,
-            duration_ms=round((finished - started) * 1000, 3),
-        )
+        record = _record(step, args, plan_index, "failed", started, error=error, reason=reason)
         await self.emitter.emit(
             "step_failed",
             {
@@ -213,7 +214,6 @@ class PlanExecutor:
         return record
 
     async def _rejected(self, step: PlanStep, approval: ApprovalRecord, plan_index: int) -> StepRecord:
-        now = time.time()
         comment = approval.get("comment")
         error = "a human rejected this step" + (f": {comment}" if comment else "")
         await self.emitter.emit(
@@ -226,16 +226,4 @@ class PlanExecutor:
                 "approval_id": approval["approval_id"],
             },
         )
-        return StepRecord(
-            step_id=step.id,
-            capability=step.capability,
-            args=approval["args"],
-            status="rejected",
-            output=None,
-            error=error,
-            reason="rejected",
-            plan_index=plan_index,
-            started_at=now,
-            finished_at=now,
-            duration_ms=0.0,
-        )
+        return _record(step, approval["args"], plan_index, "rejected", None, error=error, reason="rejected")

@@ -12,10 +12,16 @@ from typing import Any
 
 from fastapi import APIRouter, status
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentrt.api.deps import AdminCaller, CurrentCaller, DbSession, apply_update, get_scoped
+from agentrt.api.deps import (
+    AdminCaller,
+    CurrentCaller,
+    DbSession,
+    apply_update,
+    commit_or_conflict,
+    ensure_unique_name,
+    get_scoped,
+)
 from agentrt.api.schemas_admin import McpServerCreate, McpServerPublic, McpServerUpdate, PathId
 from agentrt.service.errors import ConflictError, UnprocessableError
 from agentrt.store.models import McpServer
@@ -54,22 +60,6 @@ def _exists(name: str) -> ConflictError:
     )
 
 
-async def _check_name(db: AsyncSession, org_id: str, name: str, server_id: str | None = None) -> None:
-    query = select(McpServer.id).where(McpServer.org_id == org_id, McpServer.name == name)
-    if server_id is not None:
-        query = query.where(McpServer.id != server_id)
-    if await db.scalar(query) is not None:
-        raise _exists(name)
-
-
-async def _commit(db: AsyncSession, name: str) -> None:
-    try:
-        await db.commit()
-    except IntegrityError:  # a concurrent write of the same name
-        await db.rollback()
-        raise _exists(name) from None
-
-
 @router.get("", response_model=list[McpServerPublic])
 async def list_mcp_servers(db: DbSession, caller: CurrentCaller) -> Any:
     rows = await db.scalars(select(McpServer).where(McpServer.org_id == caller.org_id).order_by(McpServer.name))
@@ -79,12 +69,12 @@ async def list_mcp_servers(db: DbSession, caller: CurrentCaller) -> Any:
 @router.post("", response_model=McpServerPublic, status_code=status.HTTP_201_CREATED)
 async def create_mcp_server(body: McpServerCreate, db: DbSession, caller: AdminCaller) -> Any:
     _check_transport(body.transport, body.command, body.url)
-    await _check_name(db, caller.org_id, body.name)
+    await ensure_unique_name(db, McpServer, caller.org_id, body.name, _exists(body.name))
     values = body.model_dump()
     values["metadata_"] = values.pop("metadata")
     server = McpServer(org_id=caller.org_id, **values)
     db.add(server)
-    await _commit(db, body.name)
+    await commit_or_conflict(db, _exists(body.name))
     return _public(server)
 
 
@@ -102,9 +92,9 @@ async def update_mcp_server(server_id: PathId, body: McpServerUpdate, db: DbSess
     }
     _check_transport(merged["transport"], merged["command"], merged["url"])
     if body.name is not None:
-        await _check_name(db, caller.org_id, body.name, server.id)
+        await ensure_unique_name(db, McpServer, caller.org_id, body.name, _exists(body.name), exclude_id=server.id)
     apply_update(server, changes, renames=RENAMES)
-    await _commit(db, server.name)
+    await commit_or_conflict(db, _exists(server.name))
     await db.refresh(server)
     return _public(server)
 

@@ -6,10 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter, status
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentrt.api.deps import AdminCaller, CurrentCaller, DbSession, apply_update, get_scoped
+from agentrt.api.deps import (
+    AdminCaller,
+    CurrentCaller,
+    DbSession,
+    apply_update,
+    commit_or_conflict,
+    ensure_unique_name,
+    get_scoped,
+)
 from agentrt.api.schemas_admin import PathId, ToolCreate, ToolPublic, ToolUpdate, check_json_schema
 from agentrt.service.errors import ConflictError
 from agentrt.store.models import Tool
@@ -24,22 +30,6 @@ def _exists(name: str) -> ConflictError:
     )
 
 
-async def _check_name(db: AsyncSession, org_id: str, name: str, tool_id: str | None = None) -> None:
-    query = select(Tool.id).where(Tool.org_id == org_id, Tool.name == name)
-    if tool_id is not None:
-        query = query.where(Tool.id != tool_id)
-    if await db.scalar(query) is not None:
-        raise _exists(name)
-
-
-async def _commit(db: AsyncSession, name: str) -> None:
-    try:
-        await db.commit()
-    except IntegrityError:  # a concurrent write of the same name
-        await db.rollback()
-        raise _exists(name) from None
-
-
 @router.get("", response_model=list[ToolPublic])
 async def list_tools(db: DbSession, caller: CurrentCaller) -> Any:
     return (await db.scalars(select(Tool).where(Tool.org_id == caller.org_id).order_by(Tool.name))).all()
@@ -48,12 +38,12 @@ async def list_tools(db: DbSession, caller: CurrentCaller) -> Any:
 @router.post("", response_model=ToolPublic, status_code=status.HTTP_201_CREATED)
 async def create_tool(body: ToolCreate, db: DbSession, caller: AdminCaller) -> Any:
     check_json_schema(body.input_schema)
-    await _check_name(db, caller.org_id, body.name)
+    await ensure_unique_name(db, Tool, caller.org_id, body.name, _exists(body.name))
     values = body.model_dump(by_alias=False)
     values["metadata_"] = values.pop("metadata")
     tool = Tool(org_id=caller.org_id, **values)
     db.add(tool)
-    await _commit(db, body.name)
+    await commit_or_conflict(db, _exists(body.name))
     return tool
 
 
@@ -69,9 +59,9 @@ async def update_tool(tool_id: PathId, body: ToolUpdate, db: DbSession, caller: 
     if body.input_schema is not None:
         check_json_schema(body.input_schema)
     if body.name is not None:
-        await _check_name(db, caller.org_id, body.name, tool.id)
+        await ensure_unique_name(db, Tool, caller.org_id, body.name, _exists(body.name), exclude_id=tool.id)
     apply_update(tool, changes, renames=RENAMES)
-    await _commit(db, tool.name)
+    await commit_or_conflict(db, _exists(tool.name))
     await db.refresh(tool)
     return tool
 
