@@ -178,13 +178,14 @@ def build_same_shape_graph(delay: float = 0.0) -> Any:
     def failed(state: BareState) -> bool:
         return state.get("status") == "failed"
 
-    def end_if_failed(next_node: str) -> Callable[[BareState], str]:
-        def route(state: BareState) -> str:
+    # Async routers, as agentrt's: LangGraph runs sync ones on a worker thread.
+    def end_if_failed(next_node: str) -> Callable[[BareState], Awaitable[str]]:
+        async def route(state: BareState) -> str:
             return END if failed(state) else next_node
 
         return route
 
-    def after_await(state: BareState) -> str:
+    async def after_await(state: BareState) -> str:
         return END if state.get("status") == "awaiting_approval" else "execute"
 
     builder: StateGraph[BareState] = StateGraph(BareState)

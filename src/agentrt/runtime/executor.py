@@ -27,7 +27,12 @@ DEFAULT_STEP_TIMEOUT_SECONDS = 60.0
 
 
 def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    """The value as it will be stored and sent: JSON types only."""
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return json.loads(json.dumps(value, default=str))
+    return value
 
 
 def _record(
@@ -142,7 +147,10 @@ class PlanExecutor:
                 break
             if not self.policy.enable_parallel_execution:
                 runnable = runnable[:1]
-            finished = await asyncio.gather(*(self._run(step, args, plan_index) for step, args in runnable))
+            if len(runnable) == 1:
+                finished = [await self._run(*runnable[0], plan_index)]
+            else:
+                finished = await asyncio.gather(*(self._run(step, args, plan_index) for step, args in runnable))
             for step_record in finished:
                 results[step_record["step_id"]] = step_record
             if _has_failure(results, plan_index):
@@ -171,7 +179,8 @@ class PlanExecutor:
         await self.emitter.emit("step_started", {"step_id": step.id, "capability": step.capability, "args": args})
         ctx = StepContext(run_id=self.run_id, step_id=step.id, runtime_context=self.runtime_context)
         try:
-            output = _json_safe(await asyncio.wait_for(capability.invoke(args, ctx), timeout=self.step_timeout))
+            async with asyncio.timeout(self.step_timeout):
+                output = _json_safe(await capability.invoke(args, ctx))
         except TimeoutError:
             return await self._failed(
                 step, args, plan_index, f"timed out after {self.step_timeout:g}s", "timeout", started=started

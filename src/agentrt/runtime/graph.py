@@ -79,6 +79,12 @@ def _plan_steps(state: AgentState) -> list[PlanStep]:
     return [PlanStep.model_validate(step) for step in state.get("plan", [])]
 
 
+def _validation_errors(state: AgentState) -> list[str]:
+    """Why the latest plan was refused (empty when it passed, or there is none yet)."""
+    plans = state.get("plans") or []
+    return list(plans[-1]["errors"]) if plans and plans[-1].get("valid") is False else []
+
+
 def _outputs(results: Mapping[str, StepRecord]) -> dict[str, Any]:
     return {sid: r.get("output") for sid, r in results.items() if r.get("status") == "succeeded"}
 
@@ -140,7 +146,7 @@ class _RunNodes:
                 conversation=_conversation(state),
                 recalled=state.get("recalled", []),
                 step_results=state.get("step_results") or None,
-                validation_errors=state.get("validation_errors", []),
+                validation_errors=_validation_errors(state),
                 replan_reason=reason if state.get("replan_attempts") else None,
             ),
             call_index=state.get("llm_calls", 0),
@@ -168,7 +174,7 @@ class _RunNodes:
             },
         )
         if checked.ok and checked.plan is not None:
-            return {"plans": plans, "plan": [s.model_dump() for s in checked.plan.steps], "validation_errors": []}
+            return {"plans": plans, "plan": [s.model_dump() for s in checked.plan.steps]}
         attempts = state.get("repair_attempts", 0)
         if attempts < self.max_repairs:
             await emitter.emit(
@@ -179,7 +185,7 @@ class _RunNodes:
                     "attempt": attempts + 1,
                 },
             )
-        return {"plans": plans, "validation_errors": checked.errors, "repair_attempts": attempts + 1}
+        return {"plans": plans, "repair_attempts": attempts + 1}
 
     async def execute(self, state: AgentState) -> Update:
         emitter = self.s.emitter_for(state)
@@ -253,7 +259,7 @@ class _RunNodes:
         ]
         attempt = state.get("replan_attempts", 0) + 1
         await emitter.emit("replan", {"reason": "step_failed", "failures": failures, "attempt": attempt})
-        return {"replan_attempts": attempt, "repair_attempts": 0, "validation_errors": []}
+        return {"replan_attempts": attempt, "repair_attempts": 0}
 
     async def respond(self, state: AgentState) -> Update:
         self._check_budget(state)
@@ -299,12 +305,13 @@ class _RunNodes:
 
     async def fail(self, state: AgentState) -> Update:
         emitter = self.s.emitter_for(state)
-        if state.get("validation_errors"):
+        errors = _validation_errors(state)
+        if errors:
             code, message = (
                 "PLAN_INVALID",
                 (
                     "I could not make a valid plan for this request. The last plan was refused because: "
-                    + "; ".join(state["validation_errors"])
+                    + "; ".join(errors)
                 ),
             )
         else:
@@ -337,6 +344,7 @@ class _RunNodes:
 
 
 # --- routing: pure functions of the state -------------------------------------------------
+# (async, so LangGraph runs them on the loop instead of hopping to a worker thread)
 def _failed(state: AgentState) -> bool:
     return state.get("status") == "failed"
 
@@ -346,15 +354,15 @@ def _max_repairs(state: AgentState) -> int:
     return int(metadata.get("max_plan_repairs", DEFAULT_MAX_PLAN_REPAIRS))
 
 
-def after_validate(state: AgentState) -> str:
+async def after_validate(state: AgentState) -> str:
     if _failed(state):
         return END
-    if not state.get("validation_errors"):
+    if not _validation_errors(state):
         return "execute"
     return "plan" if state.get("repair_attempts", 0) <= _max_repairs(state) else "fail"
 
 
-def after_execute(state: AgentState) -> str:
+async def after_execute(state: AgentState) -> str:
     if _failed(state):
         return END
     plan_index = len(state.get("plans", []))
@@ -369,12 +377,12 @@ def after_execute(state: AgentState) -> str:
     return "respond"
 
 
-def after_await(state: AgentState) -> str:
+async def after_await(state: AgentState) -> str:
     return END if state.get("status") == "awaiting_approval" else "execute"
 
 
-def end_if_failed(next_node: str) -> Callable[[AgentState], str]:
-    def route(state: AgentState) -> str:
+def end_if_failed(next_node: str) -> Callable[[AgentState], Awaitable[str]]:
+    async def route(state: AgentState) -> str:
         return END if _failed(state) else next_node
 
     return route

@@ -18,6 +18,11 @@ from agentrt.runtime.approvals import Decision, check_decisions
 from agentrt.runtime.graph import create_agent_graph
 from agentrt.runtime.state import AgentState, RunStatus, create_initial_state
 
+DURABILITY = "exit"
+"""Checkpoint when the graph stops (done, failed or paused for approval), not after every
+step: a run is resumed only from an approval pause, and one cut short by a crash is ended
+``failed``, never replayed (that could repeat a side effect)."""
+
 
 def checkpoint_serializer() -> JsonPlusSerializer:
     """Checkpoints hold plain JSON plus the context models, and may load nothing else."""
@@ -128,7 +133,7 @@ class AgentRuntime:
             run_id=run_id,
         )
         state["event_seq"] = last_seq
-        await graph.ainvoke(state, self._config(state["run_id"]))
+        await graph.ainvoke(state, self._config(state["run_id"]), durability=DURABILITY)
         return await self._finish(graph, state["run_id"], sink, emit_done)
 
     async def state(self, run_id: str, runtime_context: RuntimeSessionContext) -> Mapping[str, Any]:
@@ -164,5 +169,5 @@ class AgentRuntime:
         checked = check_decisions(values.get("approvals", {}), decisions)
         graph = self._graph(runtime_context, sink, services or {})
         command: Command[Any] = Command(resume={"decisions": [d.model_dump() for d in checked]})
-        await graph.ainvoke(command, self._config(run_id))
+        await graph.ainvoke(command, self._config(run_id), durability=DURABILITY)
         return await self._finish(graph, run_id, sink, emit_done)

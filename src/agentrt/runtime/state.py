@@ -61,7 +61,6 @@ class AgentState(TypedDict, total=False):
     """Every plan the model wrote in this run, valid or not, with its validation."""
     step_results: dict[str, StepRecord]
     approvals: dict[str, ApprovalRecord]
-    validation_errors: list[str]
     repair_attempts: int
     replan_attempts: int
     answer: str | None
@@ -101,7 +100,6 @@ def create_initial_state(
         plans=[],
         step_results={},
         approvals={},
-        validation_errors=[],
         repair_attempts=0,
         replan_attempts=0,
         answer=None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -54,6 +55,11 @@ SkillFunction = Callable[..., Any]
 """``fn(args)`` or ``fn(args, ctx)``, sync or async."""
 
 
+@functools.lru_cache(maxsize=4096)
+def _takes_context(fn: SkillFunction) -> bool:
+    return len(inspect.signature(fn).parameters) >= 2
+
+
 @dataclass(frozen=True)
 class FunctionSkill:
     """A skill backed by a plain function; sync functions run in a worker thread."""
@@ -69,8 +75,7 @@ class FunctionSkill:
     """A sync function runs in a worker thread unless it is known to return at once."""
 
     async def run(self, args: dict[str, Any], ctx: StepContext) -> Any:
-        takes_ctx = len(inspect.signature(self.fn).parameters) >= 2
-        call_args = (args, ctx) if takes_ctx else (args,)
+        call_args = (args, ctx) if _takes_context(self.fn) else (args,)
         if inspect.iscoroutinefunction(self.fn):
             return await self.fn(*call_args)
         if not self.blocking:
