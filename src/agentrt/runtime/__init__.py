@@ -1,6 +1,12 @@
 """The agent runtime: plan → validate → execute → observe/replan → respond, on LangGraph."""
 
-from agentrt.runtime.capabilities import Capability, CapabilityGraph, DelegationTarget
+from agentrt.runtime.capabilities import (
+    Capability,
+    CapabilityGraph,
+    CapabilitySource,
+    DelegationTarget,
+    ExternalCapabilities,
+)
 from agentrt.runtime.graph import create_agent_graph
 from agentrt.runtime.plan import Plan, PlanStep
 from agentrt.runtime.planner import PlannerAgent
@@ -11,7 +17,9 @@ __all__ = [
     "AgentState",
     "Capability",
     "CapabilityGraph",
+    "CapabilitySource",
     "DelegationTarget",
+    "ExternalCapabilities",
     "Plan",
     "PlanStep",
     "PlannerAgent",

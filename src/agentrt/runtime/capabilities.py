@@ -57,6 +57,19 @@ class DelegationTarget:
 DelegateFn = Callable[[DelegationTarget, str, StepContext], Awaitable[Any]]
 
 
+@dataclass(frozen=True, slots=True)
+class ExternalCapabilities:
+    """What a capability source (MCP servers, …) offers this run, and what it could not."""
+
+    capabilities: list[Capability] = field(default_factory=list)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    """Name → reason (a server that cannot be reached, a tool withheld until re-approved)."""
+
+
+CapabilitySource = Callable[[RuntimeSessionContext], Awaitable[ExternalCapabilities]]
+"""Called once per run (and again after a resume) to list capabilities beyond the registry."""
+
+
 def _schema(candidate: dict[str, Any] | None, fallback: dict[str, Any]) -> dict[str, Any]:
     return candidate if candidate else fallback
 
@@ -102,11 +115,12 @@ class CapabilityGraph:
         extra: Iterable[Capability] = (),
         agents: Iterable[DelegationTarget] = (),
         delegate: DelegateFn | None = None,
+        unavailable: dict[str, str] | None = None,
     ) -> CapabilityGraph:
         policy = runtime_context.runtime_policy
         risky = set(policy.high_risk_tools)
         found: list[Capability] = []
-        unavailable: dict[str, str] = {}
+        unavailable = dict(unavailable or {})
         refused: dict[str, str] = {}
 
         def from_skill(

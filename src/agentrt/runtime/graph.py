@@ -13,10 +13,11 @@ only the context and plain JSON.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -32,7 +33,13 @@ from agentrt.llm._resolve import resolve_provider
 from agentrt.memory._base import InMemoryMemory, MemorySystem
 from agentrt.runtime.approvals import Decision, apply_decision
 from agentrt.runtime.budgets import check_budgets
-from agentrt.runtime.capabilities import Capability, CapabilityGraph, DelegateFn, DelegationTarget
+from agentrt.runtime.capabilities import (
+    Capability,
+    CapabilityGraph,
+    CapabilitySource,
+    DelegateFn,
+    DelegationTarget,
+)
 from agentrt.runtime.executor import PlanExecutor
 from agentrt.runtime.plan import PlanStep
 from agentrt.runtime.planner import PlannerAgent, PlanningInput
@@ -52,10 +59,31 @@ class RunServices:
     llm: LLMProvider
     skills: SkillRegistry
     memory: MemorySystem
-    capabilities: CapabilityGraph
     sink: EventSink
     checkpointing: bool
+    extra: list[Capability] = field(default_factory=list)
+    agents: list[DelegationTarget] = field(default_factory=list)
+    delegate: DelegateFn | None = None
+    sources: list[CapabilitySource] = field(default_factory=list)
     emitter: EventEmitter | None = None
+    _capabilities: CapabilityGraph | None = None
+
+    async def capability_graph(self) -> CapabilityGraph:
+        """Built on first use in this process (asking each source, e.g. MCP servers, once)."""
+        if self._capabilities is None:
+            extra, unavailable = list(self.extra), {}
+            for found in await asyncio.gather(*(source(self.runtime_context) for source in self.sources)):
+                extra.extend(found.capabilities)
+                unavailable.update(found.unavailable)
+            self._capabilities = CapabilityGraph.from_context(
+                self.runtime_context,
+                self.skills,
+                extra=extra,
+                agents=self.agents,
+                delegate=self.delegate,
+                unavailable=unavailable,
+            )
+        return self._capabilities
 
     def emitter_for(self, state: AgentState) -> EventEmitter:
         """The run's emitter, its sequence caught up with the state (after a resume)."""
@@ -109,7 +137,7 @@ class _RunNodes:
     async def start(self, state: AgentState) -> Update:
         emitter = self.s.emitter_for(state)
         ctx = state["context"]
-        graph = self.s.capabilities
+        graph = await self.s.capability_graph()
         await emitter.emit(
             "run_started",
             {
@@ -137,7 +165,7 @@ class _RunNodes:
 
     async def plan(self, state: AgentState) -> Update:
         self._check_budget(state)
-        planner = PlannerAgent(self.s.llm, self.s.capabilities, state["context"])
+        planner = PlannerAgent(self.s.llm, await self.s.capability_graph(), state["context"])
         failures = [r for r in state.get("step_results", {}).values() if r.get("status") != "succeeded"]
         reason = "; ".join(f"step {r['step_id']} {r.get('status')}: {r.get('error')}" for r in failures) or None
         result = await planner.plan(
@@ -161,7 +189,7 @@ class _RunNodes:
         plans = list(state["plans"])
         raw = plans[-1]["raw"]
         results = state.get("step_results", {})
-        checked = validate_plan(raw, self.s.capabilities, self.policy, completed=_outputs(results))
+        checked = validate_plan(raw, await self.s.capability_graph(), self.policy, completed=_outputs(results))
         plans[-1] = {"raw": raw, "valid": checked.ok, "errors": checked.errors}
         steps = raw.get("steps") if isinstance(raw, dict) else raw
         await emitter.emit(
@@ -192,7 +220,7 @@ class _RunNodes:
         executor = PlanExecutor(
             run_id=state["run_id"],
             runtime_context=state["context"],
-            graph=self.s.capabilities,
+            graph=await self.s.capability_graph(),
             emitter=emitter,
             check_budget=lambda: self._check_budget(state),
         )
@@ -446,7 +474,8 @@ def create_agent_graph(
     ``context`` holds the services: ``llm_provider`` (default: chosen from
     ``agent_config.model``), ``skill_registry`` (default: the built-in skills),
     ``memory_system`` (default: in-process), and optionally ``event_sink``,
-    ``capabilities`` (extra ``Capability`` objects, e.g. MCP tools), ``agents``
+    ``capabilities`` (extra ``Capability`` objects), ``capability_sources`` (async
+    callables listing more per run, e.g. MCP servers' tools), ``agents``
     (``DelegationTarget`` list) and ``delegate`` (how to run a delegated step).
     ``await graph.ainvoke(create_initial_state(...))`` runs a whole turn.
     """
@@ -462,10 +491,11 @@ def create_agent_graph(
         llm=context.get("llm_provider") or resolve_provider(runtime_context.agent_config),
         skills=skills,
         memory=context.get("memory_system") or InMemoryMemory(),
-        capabilities=CapabilityGraph.from_context(
-            runtime_context, skills, extra=extra, agents=agents, delegate=delegate
-        ),
         sink=context.get("event_sink") or discard_event,
         checkpointing=checkpointer is not None,
+        extra=extra,
+        agents=agents,
+        delegate=delegate,
+        sources=list(context.get("capability_sources") or []),
     )
     return compiled_graph(checkpointer).with_config({"configurable": {NODES_KEY: _RunNodes(services)}})
