@@ -12,6 +12,8 @@ def test_public_names_are_pinned() -> None:
             "BudgetExceededError",
             "Capability",
             "CapabilityGraph",
+            "CapabilitySource",
+            "ExternalCapabilities",
             "Decision",
             "DelegationTarget",
             "EventEmitter",
