@@ -13,15 +13,16 @@ from tests.api.server import Api, Server
 def risky_agent(api: Api, script: list[Any]) -> dict[str, Any]:
     for name in ("file_write", "shell_exec"):
         if not api.ok("GET", "/v1/skills", params={"name": name}):
-            api.ok("POST", "/v1/skills", json={"name": name, "version": "0.1.0", "description": f"test {name}",
-                                               "schema": {"type": "object"}})
+            api.ok(
+                "POST",
+                "/v1/skills",
+                json={"name": name, "version": "0.1.0", "description": f"test {name}", "schema": {"type": "object"}},
+            )
     return api.agent(script, skills=["file_write", "shell_exec", "calculator"])
 
 
 def write_plan(*steps: tuple[str, str, dict[str, Any]]) -> dict[str, Any]:
     return {"steps": [{"id": i, "capability": c, "args": a, "depends_on": []} for i, c, a in steps]}
-
-
 
 
 def pending(api: Api, run_id: str) -> list[dict[str, Any]]:
@@ -30,8 +31,7 @@ def pending(api: Api, run_id: str) -> list[dict[str, Any]]:
 
 
 def test_approve_runs_the_step_and_the_stream_goes_on(api: Api, server: Server) -> None:
-    agent = risky_agent(api, [write_plan(("w", "file_write", {"path": "a.txt", "content": "approved!"})),
-                              "Saved it."])
+    agent = risky_agent(api, [write_plan(("w", "file_write", {"path": "a.txt", "content": "approved!"})), "Saved it."])
     chat = api.session(agent["id"])
     first = api.chat(chat["id"], "save a note", until=lambda e: e["type"] == "approval_required")
     run_id = first[0]["run_id"]
@@ -61,8 +61,14 @@ def test_approve_runs_the_step_and_the_stream_goes_on(api: Api, server: Server) 
 
 
 def test_reject_never_runs_the_step_and_replans(api: Api, server: Server) -> None:
-    agent = risky_agent(api, [write_plan(("x", "shell_exec", {"cmd": "rm -rf /tmp/nothing"})),
-                              write_plan(("c", "calculator", {"expression": "1+1"})), "Did something safe."])
+    agent = risky_agent(
+        api,
+        [
+            write_plan(("x", "shell_exec", {"cmd": "rm -rf /tmp/nothing"})),
+            write_plan(("c", "calculator", {"expression": "1+1"})),
+            "Did something safe.",
+        ],
+    )
     chat = api.session(agent["id"])
     first = api.chat(chat["id"], "clean", until=lambda e: e["type"] == "approval_required")
     run_id = first[0]["run_id"]
@@ -73,14 +79,23 @@ def test_reject_never_runs_the_step_and_replans(api: Api, server: Server) -> Non
     assert kinds[:3] == ["approval_resolved", "step_failed", "replan"]
     assert rest[1]["data"]["reason"] == "rejected" and "no way" in rest[1]["data"]["error"]
     assert kinds[-1] == "done"
-    assert not (server.data_dir / "workspace" / "shell.log").exists() or \
-        "rm -rf" not in (server.data_dir / "workspace" / "shell.log").read_text()
+    assert (
+        not (server.data_dir / "workspace" / "shell.log").exists()
+        or "rm -rf" not in (server.data_dir / "workspace" / "shell.log").read_text()
+    )
     assert api.ok("GET", f"/v1/approvals/{approval_id}")["status"] == "rejected"
 
 
 def test_two_approvals_in_one_run_decided_separately(api: Api) -> None:
-    agent = risky_agent(api, [write_plan(("a", "file_write", {"path": "1.txt", "content": "1"}),
-                                         ("b", "shell_exec", {"cmd": "echo two"})), "Both done."])
+    agent = risky_agent(
+        api,
+        [
+            write_plan(
+                ("a", "file_write", {"path": "1.txt", "content": "1"}), ("b", "shell_exec", {"cmd": "echo two"})
+            ),
+            "Both done.",
+        ],
+    )
     chat = api.session(agent["id"])
     first = api.chat(chat["id"], "both", until=lambda e: e["type"] == "approval_required")
     run_id = first[0]["run_id"]
@@ -118,8 +133,10 @@ def test_unknown_approval_and_other_organisation(api: Api, server: Server) -> No
 @pytest.mark.parametrize("kill", [False, True], ids=["graceful", "sigkill"])
 def test_approval_survives_a_restart(fresh_server: Server, kill: bool) -> None:
     api = fresh_server.client()
-    agent = risky_agent(api, [write_plan(("w", "file_write", {"path": "r.txt", "content": "after restart"})),
-                              "Written after the restart."])
+    agent = risky_agent(
+        api,
+        [write_plan(("w", "file_write", {"path": "r.txt", "content": "after restart"})), "Written after the restart."],
+    )
     chat = api.session(agent["id"])
     first = api.chat(chat["id"], "write", until=lambda e: e["type"] == "approval_required")
     run_id = first[0]["run_id"]
@@ -137,3 +154,20 @@ def test_approval_survives_a_restart(fresh_server: Server, kill: bool) -> None:
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert events[-1]["type"] == "done"
     api.http.close()
+
+
+def test_cancel_right_after_the_approval_request_always_ends_the_run(api: Api) -> None:
+    """A cancel racing the pause must end the run, with its error event, every time."""
+    agent = api.agent(
+        [write_plan(("c", "calculator", {"expression": "1+1"})), "never"],
+        skills=["calculator"],
+        runtime_policy={"high_risk_tools": ["calculator"]},
+    )
+    for _ in range(8):
+        chat = api.session(agent["id"])
+        first = api.chat(chat["id"], "go", until=lambda e: e["type"] == "approval_required")
+        run_id = first[0]["run_id"]
+        assert api.ok("POST", f"/v1/runs/{run_id}/cancel")["status"] == "cancelled"
+        rest = api.events(run_id, last_event_id=first[-1]["seq"])
+        assert rest[-1]["type"] == "error" and rest[-1]["data"]["cause"]["code"] == "RUN_CANCELLED"
+        assert api.ok("GET", f"/v1/approvals/{first[-1]['data']['approval_id']}")["status"] == "expired"

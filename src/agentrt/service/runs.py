@@ -222,7 +222,14 @@ class RunManager:
                 log.exception("run %s crashed", run.id)
                 await self._end(run, "failed", {"code": "INTERNAL_ERROR", "message": f"the run crashed: {exc!r}"})
                 return
-            await self._finish(run, result)
+            # A cancel arriving now must not cut the bookkeeping in half: let it complete,
+            # then cancel() looks at the status it left.
+            finishing = asyncio.ensure_future(self._finish(run, result))
+            try:
+                await asyncio.shield(finishing)
+            except asyncio.CancelledError:
+                await finishing
+                raise
 
     async def _end(self, run: Run, status: str, cause: dict[str, Any]) -> None:
         await asyncio.shield(self._end_now(run, status, cause))
@@ -300,12 +307,15 @@ class RunManager:
         if run.status in TERMINAL_STATUSES:
             raise ConflictError(f"run {run.id} already ended ({run.status})", code="RUN_NOT_ACTIVE")
         task = self._tasks.get(run.id)
-        if task is not None:
+        if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            return
-        await self._end(run, "cancelled", {"code": "RUN_CANCELLED", "message": "the run was cancelled"})
+        # The task may have ended on its own just before (completed, or paused for approval).
+        async with self.db.session() as session:
+            status = await session.scalar(select(Run.status).where(Run.id == run.id))
+        if status in ACTIVE_STATUSES:
+            await self._end(run, "cancelled", {"code": "RUN_CANCELLED", "message": "the run was cancelled"})
 
     async def recover(self) -> int:
         """After a restart: a run left ``running`` ends ``failed`` with an ``error`` event;
