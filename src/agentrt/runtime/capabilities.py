@@ -81,8 +81,11 @@ class CapabilityGraph:
         *,
         refused: dict[str, str] | None = None,
         unavailable: dict[str, str] | None = None,
+        guidance: dict[str, str] | None = None,
     ) -> None:
         self.capabilities: dict[str, Capability] = {c.name: c for c in capabilities}
+        self.guidance: dict[str, str] = guidance or {}
+        """Bound skills' instructions (skill name → text), for the planner's prompt."""
         self.refused: dict[str, str] = refused or {}
         """Names the policy forbids, with the reason (e.g. delegation disabled)."""
         self.unavailable: dict[str, str] = unavailable or {}
@@ -104,7 +107,7 @@ class CapabilityGraph:
         return [self.capabilities[name].describe() for name in self.names()]
 
     def instructions(self) -> list[str]:
-        return [c.instructions for c in self.capabilities.values() if c.instructions]
+        return [*self.guidance.values(), *(c.instructions for c in self.capabilities.values() if c.instructions)]
 
     @classmethod
     def from_context(
@@ -145,10 +148,15 @@ class CapabilityGraph:
 
         for builtin in registry.builtin():
             found.append(from_skill(builtin, "skill"))
+        guidance: dict[str, str] = {}
         for definition in runtime_context.available_skills:
+            instructions = str(definition.metadata.get("instructions") or "").strip()
+            if instructions:
+                guidance[definition.name] = f"Skill {definition.name!r} (version {definition.version}):\n{instructions}"
             bound = registry.get(definition.name)
             if bound is None:
-                unavailable[definition.name] = "no implementation of this skill is installed"
+                if not instructions:  # an instruction-only skill guides the planner; it is no capability
+                    unavailable[definition.name] = "no implementation of this skill is installed"
                 continue
             found.append(from_skill(bound, "skill", description=definition.description, schema=definition.input_schema))
         for tool in runtime_context.available_tools:
@@ -180,7 +188,7 @@ class CapabilityGraph:
                 unavailable[name] = "delegation is not available in this runtime"
                 continue
             found.append(_agent_capability(name, target, delegate, high_risk=name in risky))
-        return cls(found, refused=refused, unavailable=unavailable)
+        return cls(found, refused=refused, unavailable=unavailable, guidance=guidance)
 
 
 def _agent_capability(name: str, target: DelegationTarget, delegate: DelegateFn, *, high_risk: bool) -> Capability:

@@ -146,6 +146,7 @@ class _RunNodes:
                 "model": f"{self.s.llm.name}:{self.s.llm.model}",
                 "capabilities": graph.names(),
                 "unavailable": dict(graph.unavailable),
+                "instruction_skills": sorted(graph.guidance),
             },
         )
         conversation = await self.s.memory.conversation(ctx)

@@ -48,7 +48,11 @@ def skill_definition(skill: Skill) -> SkillDefinition:
         version=skill.version,
         source=skill.source or "local",
         schema=skill.input_schema or {},
-        metadata={"isActive": skill.is_active, "createdAt": skill.created_at.isoformat()},
+        metadata={
+            "isActive": skill.is_active,
+            "createdAt": skill.created_at.isoformat(),
+            **({"instructions": skill.config["instructions"]} if (skill.config or {}).get("instructions") else {}),
+        },
     )
 
 
