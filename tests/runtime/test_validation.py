@@ -159,3 +159,20 @@ def test_validator_never_raises_and_accepts_only_sound_plans(raw: Any, delegatio
     sorter.prepare()  # raises CycleError if the accepted plan had a cycle
     for step in result.plan.steps:
         assert all(order[dep] < order[step.id] for dep in step.depends_on)
+
+
+def test_delegation_cycle_and_depth_limit_are_refused() -> None:
+    data = load_seed_context()
+    data["metadata"] = {"delegation_chain": ["agent_a", "agent_b"], "delegation_depth": 2}
+    data["runtime_policy"]["metadata"] = {"max_delegation_depth": 3}
+    ctx = RuntimeSessionContext.model_validate(data)
+    agents = [DelegationTarget("agent_a", "A"), DelegationTarget("fresh", "Fresh")]
+    g = CapabilityGraph.from_context(ctx, SkillRegistry.with_builtins(), agents=agents, delegate=_never)  # type: ignore[arg-type]
+    assert g.refused == {"agent__agent_a": "delegation cycle: agent_a -> agent_b -> agent_research -> agent_a"}
+    assert "agent__fresh" in g
+
+    data["metadata"]["delegation_depth"] = 3
+    deep = CapabilityGraph.from_context(
+        RuntimeSessionContext.model_validate(data), SkillRegistry.with_builtins(), agents=agents, delegate=_never
+    )  # type: ignore[arg-type]
+    assert deep.refused["agent__fresh"] == "the delegation depth limit (3) is reached"

@@ -21,6 +21,8 @@ CapabilityKind = Literal["skill", "tool", "mcp", "agent"]
 Invoke = Callable[[dict[str, Any], StepContext], Awaitable[Any]]
 
 AGENT_PREFIX = "agent__"
+DEFAULT_MAX_DELEGATION_DEPTH = 3
+"""How many delegations deep a run may go (``runtime_policy.metadata.max_delegation_depth``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,12 +179,22 @@ class CapabilityGraph:
             if capability.name in risky and not capability.high_risk:
                 capability = replace(capability, high_risk=True)
             found.append(capability)
+        chain = [str(a) for a in runtime_context.metadata.get("delegation_chain") or []]
+        depth = int(runtime_context.metadata.get("delegation_depth") or 0)
+        max_depth = int(policy.metadata.get("max_delegation_depth", DEFAULT_MAX_DELEGATION_DEPTH))
         for target in agents:
             name = f"{AGENT_PREFIX}{target.agent_id}"
             if target.agent_id == runtime_context.agent_id:
                 continue
             if not policy.enable_delegation:
                 refused[name] = "delegation is disabled by the runtime policy (enable_delegation is false)"
+                continue
+            if target.agent_id in chain:
+                loop = " -> ".join([*chain[chain.index(target.agent_id) :], runtime_context.agent_id, target.agent_id])
+                refused[name] = f"delegation cycle: {loop}"
+                continue
+            if depth >= max_depth:
+                refused[name] = f"the delegation depth limit ({max_depth}) is reached"
                 continue
             if delegate is None:
                 unavailable[name] = "delegation is not available in this runtime"

@@ -177,7 +177,9 @@ class PlanExecutor:
             )
         started = time.time()
         await self.emitter.emit("step_started", {"step_id": step.id, "capability": step.capability, "args": args})
-        ctx = StepContext(run_id=self.run_id, step_id=step.id, runtime_context=self.runtime_context)
+        ctx = StepContext(
+            run_id=self.run_id, step_id=step.id, runtime_context=self.runtime_context, emit=self.emitter.emit
+        )
         try:
             async with asyncio.timeout(self.step_timeout):
                 output = _json_safe(await capability.invoke(args, ctx))

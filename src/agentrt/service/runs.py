@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import select, update
 
 from agentrt.context import RuntimeSessionContext
-from agentrt.errors import AgentrtError, ApprovalError
+from agentrt.errors import AgentrtError, ApprovalError, SkillError
 from agentrt.events import RunEvent
 from agentrt.runtime.approvals import Decision
+from agentrt.runtime.capabilities import DelegateFn, DelegationTarget
 from agentrt.runtime.runner import AgentRuntime, RunResult, result_from_state
 from agentrt.runtime.state import new_run_id
 from agentrt.service.context_builder import build_runtime_context
@@ -27,6 +28,7 @@ from agentrt.service.errors import ConflictError, NotFoundError, UnprocessableEr
 from agentrt.service.event_log import EventLog, stream_error
 from agentrt.service.memory import StoreMemory, remember_skill
 from agentrt.service.messages import as_conversation, branch_to, session_messages
+from agentrt.skills._base import StepContext
 from agentrt.skills.builtin import BUILTIN_SKILLS
 from agentrt.skills.registry import SkillRegistry
 from agentrt.store.db import Database
@@ -64,7 +66,9 @@ class RunManager:
         self._closing = False
 
     # --- events ----------------------------------------------------------------------
-    def sink_for(self, run: Run) -> Callable[[RunEvent], Awaitable[None]]:
+    def sink_for(self, run: Run, *, nested: bool = False) -> Callable[[RunEvent], Awaitable[None]]:
+        """The sink of a run's events; a ``nested`` (delegated) run's answer is no chat message."""
+
         async def sink(event: RunEvent) -> None:
             # What an event announces is in the store before the event is: a client that
             # reads the run or the messages after seeing it finds them.
@@ -72,7 +76,7 @@ class RunManager:
                 cause = event["data"]
                 await self._set(run.id, status="failed", error=cause, finished_at=_now())
                 event = {**event, "data": stream_error(cause.get("message", "run failed"), cause)}
-            elif event["type"] == "message":
+            elif event["type"] == "message" and not nested:
                 await self._store_answer(run, str(event["data"].get("content", "")))
             elif event["type"] == "approval_required":
                 await self._store_approval(run, event["data"])
@@ -182,22 +186,113 @@ class RunManager:
             await session.execute(update(ChatSession).where(ChatSession.id == chat.id).values(updated_at=_now()))
         self._seq[run.id] = 0
         await self.emit(run, "thinking", {"content": "Starting agent runtime…"})
+        services = await self._services(run, conversation)
         self._spawn(
             run,
             lambda sink: self.runtime.start(
-                context,
-                message,
-                sink=sink,
-                run_id=run.id,
-                emit_done=False,
-                last_seq=1,
-                services=self._services(conversation),
+                context, message, sink=sink, run_id=run.id, emit_done=False, last_seq=1, services=services
             ),
         )
         return run
 
-    def _services(self, conversation: Any = ()) -> dict[str, Any]:
-        return {"skill_registry": self.registry, "memory_system": StoreMemory(self.db, conversation)}
+    async def _services(self, run: Run, conversation: Any = ()) -> dict[str, Any]:
+        async with self.db.session() as session:
+            others = (
+                await session.execute(
+                    select(Agent.id, Agent.name, Agent.description).where(
+                        Agent.org_id == run.org_id, Agent.id != run.agent_id
+                    )
+                )
+            ).all()
+        return {
+            "skill_registry": self.registry,
+            "memory_system": StoreMemory(self.db, conversation),
+            "agents": [DelegationTarget(a.id, a.name, a.description or "") for a in others],
+            "delegate": self._delegate_for(run),
+        }
+
+    # --- delegation --------------------------------------------------------------------
+    def _delegate_for(self, parent: Run) -> DelegateFn:
+        """Runs a delegated step as a child run of ``parent``, its events nested in the parent's log."""
+
+        async def delegate(target: DelegationTarget, task: str, ctx: StepContext) -> dict[str, Any]:
+            meta = ctx.runtime_context.metadata
+            child_id = new_run_id()
+            async with self.db.session() as session, session.begin():
+                agent = await session.scalar(
+                    select(Agent).where(Agent.id == target.agent_id, Agent.org_id == parent.org_id)
+                )
+                if agent is None:
+                    raise SkillError(f"agent {target.agent_id} no longer exists")
+                context = await build_runtime_context(
+                    session,
+                    agent,
+                    user_id=parent.user_id,
+                    session_id=parent.session_id,
+                    metadata={
+                        "run_id": child_id,
+                        "delegation_chain": [*meta.get("delegation_chain", []), ctx.runtime_context.agent_id],
+                        "delegation_depth": int(meta.get("delegation_depth", 0)) + 1,
+                        "parent_run_id": parent.id,
+                        "parent_step_id": ctx.step_id,
+                    },
+                )
+                child = Run(
+                    id=child_id,
+                    org_id=parent.org_id,
+                    session_id=parent.session_id,
+                    agent_id=agent.id,
+                    user_id=parent.user_id,
+                    status="running",
+                    context=context.model_dump(mode="json"),
+                    parent_run_id=parent.id,
+                    parent_step_id=ctx.step_id,
+                )
+                session.add(child)
+            nested = {"step_id": ctx.step_id, "child_run_id": child_id, "agent_id": agent.id}
+            child_sink = self.sink_for(child, nested=True)
+
+            async def sink(event: RunEvent) -> None:
+                await child_sink(event)
+                if ctx.emit is not None:
+                    await ctx.emit("delegation", {**nested, "event": event})
+
+            if ctx.emit is not None:
+                await ctx.emit("delegation", {**nested, "task": task})
+            try:
+                result = await self.runtime.start(
+                    context, task, sink=sink, run_id=child_id, services=await self._services(child)
+                )
+            except asyncio.CancelledError:
+                await self._end(child, "cancelled", {"code": "RUN_CANCELLED", "message": "the parent run stopped"})
+                raise
+            except AgentrtError as exc:
+                await self._end(child, "failed", exc.to_dict())
+                raise SkillError(f"the sub-agent {agent.name!r} failed: {exc.message}") from None
+            await self._set(
+                child_id,
+                status=result.status,
+                usage=result.usage,
+                error=result.error,
+                finished_at=_now() if result.status in TERMINAL_STATUSES else None,
+            )
+            if result.status == "completed":
+                return {"answer": result.answer, "agent_id": agent.id, "run_id": child_id}
+            if result.status == "awaiting_approval":
+                waiting = ", ".join(a["capability"] for a in result.pending_approvals)
+                await self._end(
+                    child,
+                    "cancelled",
+                    {"code": "APPROVAL_NOT_INHERITED", "message": f"the sub-agent needed approval for {waiting}"},
+                )
+                raise SkillError(
+                    f"the sub-agent {agent.name!r} needed approval for {waiting}; approvals are not inherited "
+                    "across delegation, so the sub-task was stopped"
+                )
+            error = (result.error or {}).get("message", "it failed")
+            raise SkillError(f"the sub-agent {agent.name!r} failed: {error}")
+
+        return delegate
 
     def _spawn(self, run: Run, work: Callable[[Any], Awaitable[RunResult]]) -> None:
         task = asyncio.create_task(self._drive(run, work), name=f"run-{run.id}")
@@ -284,7 +379,7 @@ class RunManager:
         async def work(sink: Any) -> RunResult:
             try:
                 return await self.runtime.resume(
-                    context, run.id, decisions, sink=sink, emit_done=False, services=self._services()
+                    context, run.id, decisions, sink=sink, emit_done=False, services=await self._services(run)
                 )
             except ApprovalError:
                 # The plan moved on (another decision was applied first): nothing to resume.

@@ -11,6 +11,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from agentrt.context import RuntimeSessionContext
 
+EmitFn = Callable[[Any, dict[str, Any]], Awaitable[Any]]
+
 
 @dataclass(frozen=True, slots=True)
 class StepContext:
@@ -19,6 +21,8 @@ class StepContext:
     run_id: str
     step_id: str
     runtime_context: RuntimeSessionContext
+    emit: EmitFn | None = None
+    """Adds an event to the run's log (e.g. a delegated sub-run's events, nested)."""
 
     @property
     def org_id(self) -> str:
