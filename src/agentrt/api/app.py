@@ -32,6 +32,7 @@ from agentrt.service.auth import bootstrap
 from agentrt.service.checkpoints import open_checkpointer
 from agentrt.service.event_log import EventLog
 from agentrt.service.runs import RunManager
+from agentrt.service.secrets import SecretBox
 from agentrt.store.db import Database
 
 log = logging.getLogger("agentrt")
@@ -57,13 +58,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if first is not None and first.api_key:
             # Shown once: only its hash is stored.
             print(f"agentrt: first start — admin API key (shown once): {first.api_key}", file=sys.stderr, flush=True)
+        secrets = SecretBox.from_settings(settings.secret_key, settings.data_dir)
         events = EventLog(db, batch_ms=settings.event_batch_ms)
         await events.start()
         async with open_checkpointer(url) as checkpointer:
             manager = RunManager(db, events, AgentRuntime(checkpointer))
             if settings.skills_dir:
                 manager.registry.load_dir(settings.skills_dir)
-            app.state.agentrt = AppState(settings=settings, db=db, events=events, runs=manager)
+            app.state.agentrt = AppState(settings=settings, db=db, events=events, runs=manager, secrets=secrets)
             recovered = await manager.recover()
             if recovered:
                 log.warning("%d run(s) interrupted by the last stop were ended as failed", recovered)

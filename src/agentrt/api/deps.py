@@ -17,6 +17,7 @@ from agentrt.service.auth import authenticate
 from agentrt.service.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from agentrt.service.event_log import EventLog
 from agentrt.service.runs import RunManager
+from agentrt.service.secrets import SecretBox
 from agentrt.store.db import Database
 from agentrt.store.models import ApiKey, User, utcnow
 
@@ -30,6 +31,7 @@ class AppState:
     db: Database
     events: EventLog
     runs: RunManager
+    secrets: SecretBox
 
 
 def app_state(request: Request) -> AppState:

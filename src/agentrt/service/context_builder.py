@@ -16,6 +16,7 @@ from agentrt.context import (
     SkillDefinition,
     ToolDefinition,
 )
+from agentrt.service.secrets import redact_all
 from agentrt.store.models import Agent, McpServer, Skill, Tool
 
 
@@ -108,9 +109,9 @@ async def build_runtime_context(
                 transport=m.transport,  # type: ignore[arg-type]
                 command=m.command,
                 args=list(m.args or []),
-                env=dict(m.env or {}),
+                env=redact_all(m.env or {}),
                 url=m.url,
-                headers=dict(m.headers or {}),
+                headers=redact_all(m.headers or {}),
                 metadata=dict(m.metadata_ or {}),
             )
             for m in servers

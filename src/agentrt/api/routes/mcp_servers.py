@@ -17,6 +17,7 @@ from agentrt.api.deps import (
     AdminCaller,
     CurrentCaller,
     DbSession,
+    State,
     apply_update,
     commit_or_conflict,
     ensure_unique_name,
@@ -67,11 +68,13 @@ async def list_mcp_servers(db: DbSession, caller: CurrentCaller) -> Any:
 
 
 @router.post("", response_model=McpServerPublic, status_code=status.HTTP_201_CREATED)
-async def create_mcp_server(body: McpServerCreate, db: DbSession, caller: AdminCaller) -> Any:
+async def create_mcp_server(body: McpServerCreate, db: DbSession, caller: AdminCaller, app: State) -> Any:
     _check_transport(body.transport, body.command, body.url)
     await ensure_unique_name(db, McpServer, caller.org_id, body.name, _exists(body.name))
     values = body.model_dump()
     values["metadata_"] = values.pop("metadata")
+    values["env"] = app.secrets.seal_all(values["env"])
+    values["headers"] = app.secrets.seal_all(values["headers"])
     server = McpServer(org_id=caller.org_id, **values)
     db.add(server)
     await commit_or_conflict(db, _exists(body.name))
@@ -84,9 +87,14 @@ async def get_mcp_server(server_id: PathId, db: DbSession, caller: CurrentCaller
 
 
 @router.patch("/{server_id}", response_model=McpServerPublic)
-async def update_mcp_server(server_id: PathId, body: McpServerUpdate, db: DbSession, caller: AdminCaller) -> Any:
+async def update_mcp_server(
+    server_id: PathId, body: McpServerUpdate, db: DbSession, caller: AdminCaller, app: State
+) -> Any:
     server = await get_scoped(db, McpServer, server_id, caller.org_id, what="MCP server")
     changes = body.model_dump(exclude_unset=True)
+    for secret_field in ("env", "headers"):
+        if changes.get(secret_field) is not None:
+            changes[secret_field] = app.secrets.seal_all(changes[secret_field])
     merged = {"transport": server.transport, "command": server.command, "url": server.url} | {
         k: v for k, v in changes.items() if k in ("transport", "command", "url")
     }
