@@ -45,6 +45,60 @@ def chat(
     raise typer.Exit(run_terminal_chat(url, api_key, agent_id=agent, session_id=session))
 
 
+@app.command("models")
+def models(
+    json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    timeout: float = typer.Option(3.0, min=0.1, help="Seconds each probe may take."),
+) -> None:
+    """List the model providers and endpoints configured here, and whether each answers.
+
+    Built-ins (scripted, openai and anthropic from the environment, local) and the
+    endpoints of the models file ($AGENTRT_MODELS_FILE or ./agentrt-models.toml). Each is
+    probed cheaply (GET /models); keys are never printed, only the variables holding them.
+    """
+    import asyncio
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from agentrt.llm._resolve import default_model
+    from agentrt.llm.endpoints import model_sources, probe_sources
+
+    sources, file_problem = model_sources()
+    asyncio.run(probe_sources(sources, seconds=timeout))
+    if json_output:
+        body = {
+            "default_model": default_model(),
+            "models_file_error": file_problem,
+            "providers": [source.to_dict() for source in sources],
+        }
+        typer.echo(json.dumps(body, indent=2))
+        raise typer.Exit(1 if file_problem else 0)
+    console = Console()
+    table = Table()
+    for column in ("name", "type", "base URL", "key", "models", "status"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("name", "type"))
+    styles = {"ok": "green", "error": "red", "not configured": "dim"}
+    for source in sources:
+        key = "-" if source.key_env is None else f"{source.key_env} ({'set' if source.key_set else 'unset'})"
+        status = Text(source.status, style=styles[source.status])
+        if source.detail:
+            status.append(f": {source.detail}")
+        # Text cells, not markup: server messages may hold brackets.
+        cells = (source.name, source.type, source.base_url or "-", key, source.models_text() or "-")
+        table.add_row(*(Text(cell) for cell in cells), status)
+    console.print(table)
+    files = sorted({source.origin for source in sources if source.endpoint is not None})
+    for path in files:
+        console.print(f"endpoints from {path}", markup=False, highlight=False)
+    console.print(f"default model: {default_model()}", markup=False, highlight=False)
+    if file_problem:
+        Console(stderr=True).print(file_problem, style="red", markup=False)
+        raise typer.Exit(1)
+
+
 org_app = typer.Typer(help="Organisations (run on the server's machine: it opens the database directly).")
 app.add_typer(org_app, name="org")
 

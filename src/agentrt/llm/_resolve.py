@@ -4,6 +4,11 @@
 as the seed's API sends it, names its provider by convention: ``gpt-*`` and ``o<digit>*``
 are OpenAI's, ``claude-*`` Anthropic's; anything else goes to the default provider. No
 model at all means the default model (``AGENTRT_DEFAULT_MODEL``).
+
+A prefix that is no built-in provider may name an endpoint of the models file
+(``agentrt.llm.endpoints``): ``groq:llama-3.3-70b`` is model ``llama-3.3-70b`` at the
+endpoint ``groq``, and ``groq`` alone its first listed model. The file is consulted only
+for such names, so a ``provider:model`` of a built-in never depends on it.
 """
 
 from __future__ import annotations
@@ -36,6 +41,24 @@ def default_model() -> str:
     return os.environ.get("AGENTRT_DEFAULT_MODEL") or DEFAULT_MODEL
 
 
+def _endpoint_spec(text: str) -> ModelSpec | None:
+    """``text`` as ``endpoint:model`` or a bare ``endpoint``, when the models file has it."""
+    from agentrt.llm.endpoints import find_endpoint, models_file_path
+
+    name, sep, model = text.partition(":")
+    endpoint = find_endpoint(name)
+    if endpoint is None:
+        return None
+    if sep and model:
+        return ModelSpec(endpoint.name, model)
+    if endpoint.default_model is None:
+        where = models_file_path()
+        raise ProviderError(
+            "agentrt", f"endpoint {endpoint.name!r} (in {where}) lists no models: name one as {endpoint.name}:<model>"
+        )
+    return ModelSpec(endpoint.name, endpoint.default_model)
+
+
 def parse_model_spec(spec: str | None, *, default: str | None = None) -> ModelSpec:
     fallback = default or default_model()
     text = (spec or "").strip() or fallback
@@ -44,6 +67,9 @@ def parse_model_spec(spec: str | None, *, default: str | None = None) -> ModelSp
         return ModelSpec(provider, model or provider)
     if text in KNOWN_PROVIDERS:
         return ModelSpec(text, text)
+    endpoint = _endpoint_spec(text)
+    if endpoint is not None:
+        return endpoint
     if _OPENAI_BARE.match(text):
         return ModelSpec("openai", text)
     if text.startswith("claude-"):
@@ -72,18 +98,32 @@ def _openai(spec: ModelSpec, config: AgentConfig) -> LLMProvider:
     return OpenAICompatibleProvider(spec.model)
 
 
-def _unavailable(spec: ModelSpec, config: AgentConfig) -> LLMProvider:
-    raise ProviderError(spec.provider, "this provider is not available in this build yet")
+def _anthropic(spec: ModelSpec, config: AgentConfig) -> LLMProvider:
+    from agentrt.llm.anthropic import AnthropicProvider
+
+    return AnthropicProvider(spec.model)
+
+
+def _local(spec: ModelSpec, config: AgentConfig) -> LLMProvider:
+    raise ProviderError("local", "the built-in local model is not in this build yet")
 
 
 PROVIDER_FACTORIES: dict[str, ProviderFactory] = {
     "scripted": _scripted,
     "openai": _openai,
-    "anthropic": _unavailable,
-    "local": _unavailable,
+    "anthropic": _anthropic,
+    "local": _local,
 }
 
 
 def resolve_provider(config: AgentConfig) -> LLMProvider:
     spec = parse_model_spec(config.model)
-    return PROVIDER_FACTORIES[spec.provider](spec, config)
+    factory = PROVIDER_FACTORIES.get(spec.provider)
+    if factory is not None:
+        return factory(spec, config)
+    from agentrt.llm.endpoints import endpoint_provider, find_endpoint
+
+    endpoint = find_endpoint(spec.provider)
+    if endpoint is None:
+        raise ProviderError("agentrt", f"no provider or endpoint is called {spec.provider!r}")
+    return endpoint_provider(endpoint, spec.model)

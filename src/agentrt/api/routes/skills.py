@@ -5,6 +5,7 @@ instead, and deactivate (``is_active: false``) or delete the old one."""
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 from pathlib import Path
 from typing import Annotated, Any
@@ -98,7 +99,13 @@ async def create_skill(request: Request, db: DbSession, caller: AdminCaller, app
     if content_type.startswith("multipart/form-data"):
         return await _upload(request, db, caller.org_id, app.settings.data_dir)
     try:
-        body = SkillCreate.model_validate_json(await request.body())
+        raw = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "msg": f"JSON decode error: {exc}", "input": {}}]
+        ) from None
+    try:
+        body = SkillCreate.model_validate(raw)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
     check_json_schema(body.input_schema)
