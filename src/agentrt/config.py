@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MAX_MESSAGE_LENGTH = 32_000
@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     )
     secret_key: str | None = None
     skills_dir: Path | None = None
+    workspace_dir: Path | None = None
+    """Per-session workspaces of the sandboxed tools (default: ``<data_dir>/workspaces``)."""
     event_batch_ms: float = 2.0
     """How long the event writer may gather events before committing them together."""
     sse_ping_seconds: float = 15.0
@@ -40,6 +42,15 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'agentrt.sqlite').as_posix()}"
+
+    @field_validator("skills_dir", "workspace_dir", "database_url", "admin_api_key", "default_model", "secret_key",
+                     mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    def resolved_workspace_dir(self) -> Path:
+        return self.workspace_dir or self.data_dir / "workspaces"
 
     @property
     def is_postgres(self) -> bool:

@@ -3,12 +3,14 @@ bootstraps the first organisation, opens the checkpointer and recovers interrupt
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator
+from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 
 from agentrt import __version__
 from agentrt.api.deps import AppState
@@ -34,6 +36,7 @@ from agentrt.service.event_log import EventLog
 from agentrt.service.runs import RunManager
 from agentrt.service.secrets import SecretBox
 from agentrt.store.db import Database
+from agentrt.tools import Sandbox, Workspaces, sandboxed_tools
 
 log = logging.getLogger("agentrt")
 
@@ -62,10 +65,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events = EventLog(db, batch_ms=settings.event_batch_ms)
         await events.start()
         async with open_checkpointer(url) as checkpointer:
+            workspaces = Workspaces(settings.resolved_workspace_dir())
+            sandbox = Sandbox()
             manager = RunManager(db, events, AgentRuntime(checkpointer))
+            for tool in sandboxed_tools(sandbox, workspaces):
+                manager.registry.register(tool)
+            status = await asyncio.to_thread(sandbox.status)
+            if not status.available:
+                log.error(
+                    "sandbox unavailable, so code_run, shell_exec, file_write and file_read fail: %s", status.reason
+                )
             if settings.skills_dir:
                 manager.registry.load_dir(settings.skills_dir)
-            app.state.agentrt = AppState(settings=settings, db=db, events=events, runs=manager, secrets=secrets)
+            app.state.agentrt = AppState(
+                settings=settings,
+                db=db,
+                events=events,
+                runs=manager,
+                secrets=secrets,
+                workspaces=workspaces,
+                sandbox=sandbox,
+            )
             recovered = await manager.recover()
             if recovered:
                 log.warning("%d run(s) interrupted by the last stop were ended as failed", recovered)
@@ -86,7 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router())
 
     @app.get("/healthz", tags=["meta"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz(request: Request) -> dict[str, Any]:
+        """Liveness, and whether the sandboxed tools can run."""
+        state: AppState = request.app.state.agentrt
+        return {"status": "ok", "sandbox": state.sandbox.status().to_dict()}
 
     return app

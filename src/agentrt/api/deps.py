@@ -20,6 +20,7 @@ from agentrt.service.runs import RunManager
 from agentrt.service.secrets import SecretBox
 from agentrt.store.db import Database
 from agentrt.store.models import ApiKey, User, utcnow
+from agentrt.tools import Sandbox, Workspaces
 
 bearer = HTTPBearer(auto_error=False, description="An agentrt API key: `Authorization: Bearer agrt_…`")
 Row = TypeVar("Row")
@@ -32,6 +33,8 @@ class AppState:
     events: EventLog
     runs: RunManager
     secrets: SecretBox
+    workspaces: Workspaces
+    sandbox: Sandbox
 
 
 def app_state(request: Request) -> AppState:

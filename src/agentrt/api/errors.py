@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentrt.errors import AgentrtError, ApprovalError, InvalidInputError, RunNotFoundError
 from agentrt.service.errors import ServiceError
+from agentrt.tools.workspace import WorkspaceFileNotFoundError, WorkspacePathError
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,9 @@ def _status_for(exc: AgentrtError) -> int:
         return 404
     if isinstance(exc, ApprovalError):
         return 409
-    if isinstance(exc, InvalidInputError):
+    if isinstance(exc, WorkspaceFileNotFoundError):
+        return 404
+    if isinstance(exc, (InvalidInputError, WorkspacePathError)):
         return 422
     return 500
 

@@ -10,9 +10,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentrt.skills.builtin import BUILTIN_SKILLS
-from agentrt.store.models import Agent, ApiKey, Organization, Skill, User
+from agentrt.store.models import Agent, ApiKey, Organization, Skill, Tool, User
 
 KEY_PREFIX = "agrt_"
+SANDBOXED_TOOL_ROWS: tuple[tuple[str, str], ...] = (
+    ("code_run", "Run Python code in the session's sandboxed workspace"),
+    ("shell_exec", "Run a shell command in the session's sandboxed workspace"),
+    ("file_write", "Write a text file in the session's workspace"),
+    ("file_read", "Read a text file from the session's workspace"),
+)
+"""Every organisation starts with the sandboxed tools as rows its agents can bind (the
+tools' own input schemas apply)."""
 DEMO_SCRIPT = [
     {"steps": [{"id": "s1", "capability": "current_time", "args": {}, "depends_on": []}]},
     "Hello from agentrt! I am the demo agent on the scripted provider, so I always give this answer; "
@@ -98,6 +106,10 @@ async def create_organization(
         for s in BUILTIN_SKILLS
     ]
     db.add_all(skills)
+    db.add_all(
+        Tool(org_id=org.id, name=name, description=description, metadata_={"builtin": True})
+        for name, description in SANDBOXED_TOOL_ROWS
+    )
     await db.flush()
     agent = Agent(
         org_id=org.id,

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import asyncio
+import mimetypes
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel
 from sqlalchemy import select
 from sse_starlette.sse import EventSourceResponse
 
@@ -10,10 +14,11 @@ from agentrt.api.deps import CurrentCaller, DbSession, State, apply_update, get_
 from agentrt.api.errors import ERROR_RESPONSES
 from agentrt.api.schemas import ChatRequest, MessagePublic, MessageTree, SessionCreate, SessionPublic, SessionUpdate
 from agentrt.api.sse import event_stream
-from agentrt.service.errors import PayloadTooLargeError
+from agentrt.service.errors import NotFoundError, PayloadTooLargeError
 from agentrt.service.messages import branch_to, session_messages
 from agentrt.service.runs import ACTIVE_STATUSES
 from agentrt.store.models import Agent, ChatSession, Run
+from agentrt.tools.workspace import WorkspacePathError
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
@@ -106,3 +111,49 @@ async def chat(session_id: str, body: ChatRequest, db: DbSession, caller: Curren
     at_root = "parent_message_id" in body.model_fields_set and body.parent_message_id is None
     run = await app.runs.start_chat(caller.user, chat_session, body.message, body.parent_message_id, at_root=at_root)
     return event_stream(app.events.follow(run.id), ping_seconds=app.settings.sse_ping_seconds)
+
+
+class WorkspaceFilePublic(BaseModel):
+    path: str
+    size: int
+    modified_at: datetime
+
+
+MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
+
+
+@router.get(
+    "/{session_id}/workspace",
+    response_model=list[WorkspaceFilePublic],
+    summary="Files in the session's workspace (written by the sandboxed tools)",
+)
+async def list_workspace(session_id: str, db: DbSession, caller: CurrentCaller, app: State) -> Any:
+    await get_scoped(db, ChatSession, session_id, caller.org_id, what="session")
+    try:
+        workspace = app.workspaces.for_session(caller.org_id, session_id, create=False)
+    except WorkspacePathError:
+        return []
+    files = await asyncio.to_thread(workspace.list_files)
+    return [
+        WorkspaceFilePublic(path=f.path, size=f.size, modified_at=datetime.fromtimestamp(f.mtime, UTC)) for f in files
+    ]
+
+
+@router.get(
+    "/{session_id}/workspace/files/{path:path}",
+    response_class=Response,
+    responses={200: {"description": "The file's bytes", "content": {"application/octet-stream": {}}}},
+    summary="Download a file of the session's workspace",
+)
+async def download_workspace_file(
+    session_id: str, path: str, db: DbSession, caller: CurrentCaller, app: State
+) -> Response:
+    await get_scoped(db, ChatSession, session_id, caller.org_id, what="session")
+    try:
+        workspace = app.workspaces.for_session(caller.org_id, session_id, create=False)
+    except WorkspacePathError:
+        raise NotFoundError(f"no file {path!r} in this session's workspace") from None
+    data = await asyncio.to_thread(workspace.read_bytes, path, MAX_DOWNLOAD_BYTES)
+    media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    name = path.rsplit("/", 1)[-1].replace('"', "")
+    return Response(data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
