@@ -28,12 +28,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from agentrt.context import RuntimeSessionContext
 from agentrt.errors import AgentrtError, InvalidInputError
 from agentrt.events import RunEvent
+from agentrt.mcp.capabilities import McpCapabilitySource
+from agentrt.mcp.pins import JsonFilePinStore
+from agentrt.mcp.pool import McpPool
 from agentrt.runtime.approvals import Decision
 from agentrt.runtime.runner import AgentRuntime, RunResult, checkpoint_serializer
 from agentrt.skills.registry import SkillRegistry
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 DEFAULT_CHECKPOINT_DB = "./data/checkpoints.sqlite"
+DEFAULT_MCP_PINS = "./data/mcp-pins.json"
 
 
 class ResumeRequest(BaseModel):
@@ -93,14 +97,21 @@ def default_services() -> dict[str, Any]:
     skills_dir = os.environ.get("AGENTRT_SKILLS_DIR")
     if skills_dir:
         registry.load_dir(Path(skills_dir))
-    return {"skill_registry": registry}
+    # One MCP connection pool per process; tool definitions pinned in AGENTRT_MCP_PINS.
+    pool = McpPool()
+    pins = JsonFilePinStore(os.environ.get("AGENTRT_MCP_PINS") or DEFAULT_MCP_PINS)
+    return {"skill_registry": registry, "mcp_pool": pool, "capability_sources": [McpCapabilitySource(pool, pins)]}
 
 
 @contextlib.asynccontextmanager
 async def open_runtime() -> AsyncIterator[AgentRuntime]:
-    async with AsyncSqliteSaver.from_conn_string(checkpoint_path()) as saver:
-        saver.serde = checkpoint_serializer()
-        yield AgentRuntime(saver, default_services())
+    services = default_services()
+    try:
+        async with AsyncSqliteSaver.from_conn_string(checkpoint_path()) as saver:
+            saver.serde = checkpoint_serializer()
+            yield AgentRuntime(saver, services)
+    finally:
+        await services["mcp_pool"].close()
 
 
 async def handle(runtime: AgentRuntime, request: ProcessRequest, sink: Callable[[RunEvent], Any]) -> RunResult:
