@@ -33,6 +33,7 @@ from agentrt.runtime.runner import AgentRuntime
 from agentrt.service.auth import bootstrap
 from agentrt.service.checkpoints import open_checkpointer
 from agentrt.service.event_log import EventLog
+from agentrt.service.mcp import McpService
 from agentrt.service.runs import RunManager
 from agentrt.service.secrets import SecretBox
 from agentrt.store.db import Database
@@ -67,7 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with open_checkpointer(url) as checkpointer:
             workspaces = Workspaces(settings.resolved_workspace_dir())
             sandbox = Sandbox()
-            manager = RunManager(db, events, AgentRuntime(checkpointer))
+            mcp = McpService(db, secrets)
+            manager = RunManager(db, events, AgentRuntime(checkpointer), mcp=mcp)
             for tool in sandboxed_tools(sandbox, workspaces):
                 manager.registry.register(tool)
             status = await asyncio.to_thread(sandbox.status)
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 secrets=secrets,
                 workspaces=workspaces,
                 sandbox=sandbox,
+                mcp=mcp,
             )
             recovered = await manager.recover()
             if recovered:
@@ -93,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
             finally:
                 await manager.close()
+                await mcp.close()
                 await events.close()
         await db.dispose()
 

@@ -16,6 +16,7 @@ from agentrt.config import Settings
 from agentrt.service.auth import authenticate
 from agentrt.service.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from agentrt.service.event_log import EventLog
+from agentrt.service.mcp import McpService
 from agentrt.service.runs import RunManager
 from agentrt.service.secrets import SecretBox
 from agentrt.store.db import Database
@@ -35,6 +36,7 @@ class AppState:
     secrets: SecretBox
     workspaces: Workspaces
     sandbox: Sandbox
+    mcp: McpService
 
 
 def app_state(request: Request) -> AppState:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentrt.errors import AgentrtError, ApprovalError, InvalidInputError, RunNotFoundError
+from agentrt.mcp.errors import McpError
 from agentrt.service.errors import ServiceError
 from agentrt.tools.workspace import WorkspaceFileNotFoundError, WorkspacePathError
 
@@ -66,6 +67,8 @@ def _status_for(exc: AgentrtError) -> int:
         return 404
     if isinstance(exc, ApprovalError):
         return 409
+    if isinstance(exc, McpError):
+        return 502
     if isinstance(exc, WorkspaceFileNotFoundError):
         return 404
     if isinstance(exc, (InvalidInputError, WorkspacePathError)):

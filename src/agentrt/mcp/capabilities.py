@@ -93,6 +93,11 @@ def _annotations(tool: Tool) -> dict[str, Any] | None:
     return tool.annotations.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+def tool_definition(tool: Tool) -> dict[str, Any]:
+    """The tool as its server lists it, as JSON."""
+    return tool.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
 def tool_digest(tool: Tool) -> str:
     """The pinned identity of a tool: sha256 of its name, description, inputSchema and annotations."""
     return definition_digest(tool.name, tool.description, tool.input_schema, _annotations(tool))
@@ -174,7 +179,7 @@ class McpCapabilitySource:
         change = self.pending_changes.pop((org_id, server_id, tool_name), None)
         if change is None:
             return False
-        await self.pins.put(org_id, server_id, tool_name, change.current_sha256)
+        await self.pins.put(org_id, server_id, tool_name, change.current_sha256, change.definition)
         return True
 
     async def __call__(self, runtime_context: RuntimeSessionContext) -> ExternalCapabilities:
@@ -230,7 +235,7 @@ class McpCapabilitySource:
         try:
             pinned = await self.pins.get(*key)
             if pinned is None:
-                await self.pins.put(*key, digest)
+                await self.pins.put(*key, digest, tool_definition(tool))
                 return None
         except OSError as exc:  # an unreadable or unwritable pin file withholds, never crashes the run
             return f"its pinned definition cannot be checked: {exc}"
@@ -245,7 +250,7 @@ class McpCapabilitySource:
             capability=name,
             pinned_sha256=pinned,
             current_sha256=digest,
-            definition=tool.model_dump(mode="json", by_alias=True, exclude_none=True),
+            definition=tool_definition(tool),
         )
         return f"definition changed since it was pinned (was {pinned[:12]}, now {digest[:12]}); an admin must accept it"
 

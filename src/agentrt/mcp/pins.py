@@ -28,7 +28,11 @@ except ImportError:  # pragma: no cover - Windows
 class ToolPinStore(Protocol):
     async def get(self, org_id: str, server_id: str, tool_name: str) -> str | None: ...
 
-    async def put(self, org_id: str, server_id: str, tool_name: str, digest: str) -> None: ...
+    async def put(
+        self, org_id: str, server_id: str, tool_name: str, digest: str, definition: dict[str, Any] | None = None
+    ) -> None:
+        """Pin ``digest``; ``definition`` (the tool as listed) is kept where the store can."""
+        ...
 
 
 def definition_digest(
@@ -53,7 +57,9 @@ class InMemoryPinStore:
     async def get(self, org_id: str, server_id: str, tool_name: str) -> str | None:
         return self.pins.get((org_id, server_id, tool_name))
 
-    async def put(self, org_id: str, server_id: str, tool_name: str, digest: str) -> None:
+    async def put(
+        self, org_id: str, server_id: str, tool_name: str, digest: str, definition: dict[str, Any] | None = None
+    ) -> None:
         self.pins[(org_id, server_id, tool_name)] = digest
 
 
@@ -77,7 +83,9 @@ class JsonFilePinStore:
             entry = self._pins.get(org_id, {}).get(server_id, {}).get(tool_name)
         return entry.get("sha256") if isinstance(entry, dict) else None
 
-    async def put(self, org_id: str, server_id: str, tool_name: str, digest: str) -> None:
+    async def put(
+        self, org_id: str, server_id: str, tool_name: str, digest: str, definition: dict[str, Any] | None = None
+    ) -> None:
         async with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._file_lock():

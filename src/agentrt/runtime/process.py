@@ -34,6 +34,7 @@ from agentrt.mcp.pool import McpPool
 from agentrt.runtime.approvals import Decision
 from agentrt.runtime.runner import AgentRuntime, RunResult, checkpoint_serializer
 from agentrt.skills.registry import SkillRegistry
+from agentrt.tools import Sandbox, Workspaces, sandboxed_tools
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 DEFAULT_CHECKPOINT_DB = "./data/checkpoints.sqlite"
@@ -94,6 +95,10 @@ def checkpoint_path() -> str:
 
 def default_services() -> dict[str, Any]:
     registry = SkillRegistry.with_builtins()
+    # The sandboxed tools (workspaces under AGENTRT_WORKSPACE_DIR); capabilities only when a
+    # context binds them in available_tools.
+    for tool in sandboxed_tools(Sandbox(), Workspaces()):
+        registry.register(tool)
     skills_dir = os.environ.get("AGENTRT_SKILLS_DIR")
     if skills_dir:
         registry.load_dir(Path(skills_dir))

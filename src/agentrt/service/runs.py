@@ -26,6 +26,7 @@ from agentrt.runtime.state import new_run_id
 from agentrt.service.context_builder import build_runtime_context
 from agentrt.service.errors import ConflictError, NotFoundError, UnprocessableError
 from agentrt.service.event_log import EventLog, stream_error
+from agentrt.service.mcp import McpService
 from agentrt.service.memory import StoreMemory, remember_skill
 from agentrt.service.messages import as_conversation, branch_to, session_messages
 from agentrt.skills._base import StepContext
@@ -51,8 +52,14 @@ def _ts(seconds: float | None) -> datetime | None:
 
 class RunManager:
     def __init__(
-        self, db: Database, events: EventLog, runtime: AgentRuntime, registry: SkillRegistry | None = None
+        self,
+        db: Database,
+        events: EventLog,
+        runtime: AgentRuntime,
+        registry: SkillRegistry | None = None,
+        mcp: McpService | None = None,
     ) -> None:
+        self.mcp = mcp
         self.db = db
         self.events = events
         self.runtime = runtime
@@ -209,6 +216,7 @@ class RunManager:
             "memory_system": StoreMemory(self.db, conversation),
             "agents": [DelegationTarget(a.id, a.name, a.description or "") for a in others],
             "delegate": self._delegate_for(run),
+            "capability_sources": [self.mcp.capabilities] if self.mcp is not None else [],
         }
 
     # --- delegation --------------------------------------------------------------------

@@ -8,9 +8,10 @@ TODO: they are stored in clear text for now; encryption at rest comes with its o
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, status
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from agentrt.api.deps import (
@@ -112,3 +113,50 @@ async def delete_mcp_server(server_id: PathId, db: DbSession, caller: AdminCalle
     server = await get_scoped(db, McpServer, server_id, caller.org_id, what="MCP server")
     await db.delete(server)
     await db.commit()
+
+
+class McpToolPublic(BaseModel):
+    name: str
+    capability: str
+    description: str | None
+    input_schema: dict[str, Any]
+    destructive: bool
+    status: Literal["pinned", "new", "changed"]
+    current_sha256: str
+    pinned_sha256: str | None
+    pinned_definition: dict[str, Any] | None = None
+
+
+class McpServerToolsPublic(BaseModel):
+    server_id: str
+    reachable: bool
+    error: str | None
+    tools: list[McpToolPublic]
+
+
+@router.get(
+    "/{server_id}/tools",
+    response_model=McpServerToolsPublic,
+    summary="What the server offers now (or why it cannot be reached), with each tool's pin status",
+)
+async def list_server_tools(server_id: PathId, db: DbSession, caller: CurrentCaller, app: State) -> Any:
+    server = await get_scoped(db, McpServer, server_id, caller.org_id, what="MCP server")
+    found = await app.mcp.tools(caller.org_id, server)
+    return McpServerToolsPublic(
+        server_id=found.server_id,
+        reachable=found.reachable,
+        error=found.error,
+        tools=[McpToolPublic(**vars(tool)) for tool in found.tools],
+    )
+
+
+@router.post(
+    "/{server_id}/tools/{tool_name}/accept",
+    response_model=McpToolPublic,
+    summary="Accept a tool's changed definition: pin it as the server lists it now",
+)
+async def accept_tool_change(
+    server_id: PathId, tool_name: PathId, db: DbSession, caller: AdminCaller, app: State
+) -> Any:
+    server = await get_scoped(db, McpServer, server_id, caller.org_id, what="MCP server")
+    return McpToolPublic(**vars(await app.mcp.accept(caller.org_id, server, tool_name)))
