@@ -69,7 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             workspaces = Workspaces(settings.resolved_workspace_dir())
             sandbox = Sandbox()
             mcp = McpService(db, secrets)
-            manager = RunManager(db, events, AgentRuntime(checkpointer), mcp=mcp)
+            manager = RunManager(
+                db, events, AgentRuntime(checkpointer), mcp=mcp, sandbox=sandbox, workspaces=workspaces
+            )
             for tool in sandboxed_tools(sandbox, workspaces):
                 manager.registry.register(tool)
             status = await asyncio.to_thread(sandbox.status)

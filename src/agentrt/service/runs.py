@@ -12,6 +12,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -33,7 +34,10 @@ from agentrt.skills._base import StepContext
 from agentrt.skills.builtin import BUILTIN_SKILLS
 from agentrt.skills.registry import SkillRegistry
 from agentrt.store.db import Database
-from agentrt.store.models import Agent, Approval, ChatSession, Message, Run, User
+from agentrt.store.models import Agent, Approval, ChatSession, Message, Run, Skill, User
+from agentrt.tools.package_skill import PackageSkill
+from agentrt.tools.sandbox import Sandbox
+from agentrt.tools.workspace import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +62,12 @@ class RunManager:
         runtime: AgentRuntime,
         registry: SkillRegistry | None = None,
         mcp: McpService | None = None,
+        sandbox: Sandbox | None = None,
+        workspaces: Workspaces | None = None,
     ) -> None:
         self.mcp = mcp
+        self.sandbox = sandbox
+        self.workspaces = workspaces
         self.db = db
         self.events = events
         self.runtime = runtime
@@ -212,12 +220,41 @@ class RunManager:
                 )
             ).all()
         return {
-            "skill_registry": self.registry,
+            "skill_registry": await self._registry_for(run),
             "memory_system": StoreMemory(self.db, conversation),
             "agents": [DelegationTarget(a.id, a.name, a.description or "") for a in others],
             "delegate": self._delegate_for(run),
             "capability_sources": [self.mcp.capabilities] if self.mcp is not None else [],
         }
+
+    async def _registry_for(self, run: Run) -> SkillRegistry:
+        """The server's skills plus the code packages this run's agent binds, in their bound versions."""
+        ids = [skill.get("id") for skill in (run.context or {}).get("available_skills", [])]
+        if not ids or self.sandbox is None or self.workspaces is None:
+            return self.registry
+        async with self.db.session() as session:
+            rows = (
+                await session.scalars(
+                    select(Skill).where(Skill.org_id == run.org_id, Skill.id.in_(ids), Skill.source == "package")
+                )
+            ).all()
+        packages = [
+            PackageSkill(
+                name=row.name,
+                description=row.description or row.name,
+                version=row.version,
+                root=Path(row.config["path"]),
+                entry_point=row.config["entry_point"],
+                sandbox=self.sandbox,
+                workspaces=self.workspaces,
+                input_schema=row.input_schema or {"type": "object"},
+                output_description=row.config.get("output_description") or "the skill's result",
+                destructive=bool(row.config.get("destructive")),
+            )
+            for row in rows
+            if (row.config or {}).get("kind") == "code" and row.config.get("path") and row.config.get("entry_point")
+        ]
+        return self.registry.extended(packages) if packages else self.registry
 
     # --- delegation --------------------------------------------------------------------
     def _delegate_for(self, parent: Run) -> DelegateFn:

@@ -33,6 +33,13 @@ class SkillRegistry:
         for item in load_skills_dir(root):
             self.register(item)
 
+    def extended(self, skills: Iterable[Skill]) -> SkillRegistry:
+        """A copy with ``skills`` added (replacing same-named ones), e.g. a run's bound versions."""
+        copy = SkillRegistry(self._skills.values(), builtin_names=self._builtin)
+        for item in skills:
+            copy.register(item)
+        return copy
+
     def get(self, name: str) -> Skill | None:
         return self._skills.get(name)
 

@@ -363,7 +363,12 @@ def _prlimit_args(plan: _Plan, limits: SandboxLimits) -> list[str]:
 
 
 def _command(
-    plan: _Plan, argv: Sequence[str], workspace: Path, limits: SandboxLimits, data_fds: list[int]
+    plan: _Plan,
+    argv: Sequence[str],
+    workspace: Path,
+    limits: SandboxLimits,
+    data_fds: list[int],
+    ro_binds: Sequence[tuple[str, str]] = (),
 ) -> list[str]:
     status = plan.status
     command: list[str] = []
@@ -408,6 +413,8 @@ def _command(
     bwrap += ["--proc", "/proc", "--dev", "/dev"]
     bwrap += [*(["--size", shm_bytes] if sized else []), "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]
     bwrap += [*(["--size", tmpfs_bytes] if sized else []), "--tmpfs", "/tmp"]
+    for source, target in ro_binds:
+        bwrap += ["--ro-bind", source, target]
     bwrap += ["--bind", str(workspace), SANDBOX_WORKDIR, "--remount-ro", "/", "--chdir", SANDBOX_WORKDIR]
     bwrap += ["--clearenv", "--setenv", "PATH", SANDBOX_PATH, "--setenv", "HOME", SANDBOX_WORKDIR]
     bwrap += ["--setenv", "LANG", "C.UTF-8", "--setenv", "TMPDIR", "/tmp"]
@@ -588,9 +595,13 @@ class Sandbox:
         *,
         stdin: bytes | str | None = None,
         limits: SandboxLimits | None = None,
+        ro_binds: Sequence[tuple[str, str]] = (),
     ) -> SandboxResult:
         """Runs ``argv`` with ``/workspace`` as its working directory; a non-zero exit is a
-        result, not an error. Raises ``SandboxUnavailableError`` when nothing could run."""
+        result, not an error. Raises ``SandboxUnavailableError`` when nothing could run.
+
+        ``ro_binds`` are ``(host path, sandbox path)`` pairs mounted read-only (bwrap only;
+        unconfined, the program sees host paths anyway)."""
         limits = limits or self.default_limits
         argv = list(argv)
         if not argv or not all(isinstance(arg, str) and "\x00" not in arg for arg in argv):
@@ -604,7 +615,7 @@ class Sandbox:
             env["HOME"] = str(path)
         try:
             process = await asyncio.create_subprocess_exec(
-                *_command(plan, argv, path, limits, data_fds),
+                *_command(plan, argv, path, limits, data_fds, ro_binds),
                 stdin=asyncio.subprocess.PIPE if data is not None else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
