@@ -43,8 +43,9 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'agentrt.sqlite').as_posix()}"
 
-    @field_validator("skills_dir", "workspace_dir", "database_url", "admin_api_key", "default_model", "secret_key",
-                     mode="before")
+    @field_validator(
+        "skills_dir", "workspace_dir", "database_url", "admin_api_key", "default_model", "secret_key", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
