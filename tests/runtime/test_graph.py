@@ -165,9 +165,26 @@ async def test_invalid_plan_is_repaired_with_the_validator_message(make_context:
     assert result["answer"] == "2"
 
 
-async def test_invalid_plan_refused_after_bounded_repairs(make_context: Any) -> None:
+async def test_out_of_repairs_it_answers_directly_saying_what_it_could_not_use(make_context: Any) -> None:
     bad = plan(("s1", "rm_rf", {}))
-    ctx = make_context([bad, bad, bad], policy={"metadata": {"max_plan_repairs": 2}})
+    ctx = make_context(
+        [bad, bad, bad, "Here is what I can say without it."], policy={"metadata": {"max_plan_repairs": 2}}
+    )
+    result, sink = await run_turn(ctx)
+    assert sink.types().count("plan") == 3
+    assert [e["data"]["attempt"] for e in sink.events if e["type"] == "replan"] == [1, 2]
+    assert sink.types()[-1] == "message"
+    notice = (
+        "(I could not use rm_rf for this: step s1: unknown capability 'rm_rf'; available: calculator, current_time.)"
+    )
+    assert result["answer"] == notice + "\n\nHere is what I can say without it."
+    assert "".join(e["data"]["text"] for e in sink.events if e["type"] == "token") == result["answer"]
+    assert result["status"] == "completed"
+
+
+async def test_out_of_repairs_it_fails_when_the_policy_says_so(make_context: Any) -> None:
+    bad = plan(("s1", "rm_rf", {}))
+    ctx = make_context([bad, bad, bad], policy={"metadata": {"max_plan_repairs": 2, "on_invalid_plan": "fail"}})
     result, sink = await run_turn(ctx)
     assert sink.types().count("plan") == 3
     assert sink.types()[-2:] == ["message", "error"]
@@ -210,7 +227,10 @@ async def test_script_running_out_is_a_clear_error(make_context: Any) -> None:
 async def test_delegation_refused_when_disabled(make_context: Any) -> None:
     from agentrt import DelegationTarget
 
-    ctx = make_context([plan(("s1", "agent__helper", {"task": "x"}))] * 3, policy={"enable_delegation": False})
+    ctx = make_context(
+        [*[plan(("s1", "agent__helper", {"task": "x"}))] * 3, "I will do it myself."],
+        policy={"enable_delegation": False},
+    )
     result, sink = await run_turn(ctx, agents=[DelegationTarget("helper", "Helper")])
     assert "agent__helper" not in sink.events[0]["data"]["capabilities"]
     plans = [e["data"] for e in sink.events if e["type"] == "plan"]
@@ -218,7 +238,8 @@ async def test_delegation_refused_when_disabled(make_context: Any) -> None:
         "step s1: 'agent__helper' is not allowed: delegation is disabled by the runtime policy "
         "(enable_delegation is false)"
     ]
-    assert result["status"] == "failed"
+    assert result["status"] == "completed"
+    assert result["answer"].startswith("(I could not use agent__helper for this: step s1: 'agent__helper' is not")
 
 
 async def test_delegation_runs_the_delegate(make_context: Any) -> None:

@@ -113,6 +113,18 @@ def _validation_errors(state: AgentState) -> list[str]:
     return list(plans[-1]["errors"]) if plans and plans[-1].get("valid") is False else []
 
 
+def _fallback_notice(state: AgentState) -> str | None:
+    """When repairs ran out: the sentence that opens the direct answer, naming what could not be used."""
+    errors = _validation_errors(state)
+    if not errors:
+        return None
+    raw = (state.get("plans") or [{}])[-1].get("raw")
+    steps = raw.get("steps") if isinstance(raw, dict) else None
+    names = sorted({str(s["capability"]) for s in steps or [] if isinstance(s, dict) and s.get("capability")})
+    what = f"I could not use {', '.join(names)} for this" if names else "I could not make a usable plan for this"
+    return f"({what}: {errors[0]}.)"
+
+
 def _outputs(results: Mapping[str, StepRecord]) -> dict[str, Any]:
     return {sid: r.get("output") for sid, r in results.items() if r.get("status") == "succeeded"}
 
@@ -300,6 +312,13 @@ class _RunNodes:
             messages.append(ChatMessage("system", config.system_prompt))
         messages.extend(_conversation(state))
         messages.append(ChatMessage("user", state["user_message"]))
+        notice = _fallback_notice(state)
+        if notice:
+            messages.append(
+                ChatMessage(
+                    "system", f"No usable plan could be made ({notice}) Answer the user directly, without tools."
+                )
+            )
         results = [r for r in state.get("step_results", {}).values() if r.get("status") == "succeeded"]
         if results:
             lines = "\n".join(
@@ -317,6 +336,9 @@ class _RunNodes:
             call_index=state.get("llm_calls", 0),
         )
         parts: list[str] = []
+        if notice:
+            parts.append(notice + "\n\n")
+            await emitter.emit("token", {"text": parts[0]})
         usage = Usage()
         async for chunk in self.s.llm.stream_text(request):
             if chunk.text:
@@ -388,7 +410,11 @@ async def after_validate(state: AgentState) -> str:
         return END
     if not _validation_errors(state):
         return "execute"
-    return "plan" if state.get("repair_attempts", 0) <= _max_repairs(state) else "fail"
+    if state.get("repair_attempts", 0) <= _max_repairs(state):
+        return "plan"
+    # Out of repairs: answer directly (saying what could not be used), or fail if the policy says so.
+    on_invalid = state["context"].runtime_policy.metadata.get("on_invalid_plan", "answer")
+    return "fail" if on_invalid == "fail" else "respond"
 
 
 async def after_execute(state: AgentState) -> str:
@@ -439,7 +465,7 @@ def build_state_graph() -> StateGraph[AgentState]:
     builder.add_edge(START, "start")
     builder.add_conditional_edges("start", end_if_failed("plan"), ["plan", END])
     builder.add_conditional_edges("plan", end_if_failed("validate"), ["validate", END])
-    builder.add_conditional_edges("validate", after_validate, ["execute", "plan", "fail", END])
+    builder.add_conditional_edges("validate", after_validate, ["execute", "plan", "respond", "fail", END])
     builder.add_conditional_edges("execute", after_execute, ["respond", "await_approval", "replan", "fail", END])
     builder.add_conditional_edges("await_approval", after_await, ["execute", END])
     builder.add_conditional_edges("replan", end_if_failed("plan"), ["plan", END])
