@@ -23,6 +23,8 @@ from agentrt.store.db import Database
 from agentrt.store.models import ApiKey, User, utcnow
 from agentrt.tools import Sandbox, Workspaces
 
+LAST_USED_RESOLUTION_SECONDS = 60
+"""A key's ``last_used_at`` is written at most once a minute (not a write per request)."""
 bearer = HTTPBearer(auto_error=False, description="An agentrt API key: `Authorization: Bearer agrt_…`")
 Row = TypeVar("Row")
 
@@ -76,8 +78,10 @@ async def current_caller(
     if found is None:
         raise UnauthorizedError("invalid or revoked API key")
     key, user = found
-    await db.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=utcnow()))
-    await db.commit()
+    now = utcnow()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
+        await db.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+    await db.commit()  # end the read transaction: the connection goes back to the pool
     return Caller(user=user, key=key)
 
 

@@ -1,10 +1,13 @@
 """The run event log: every event stored with its ``seq`` before anyone is sent it.
 
 Writes from all runs go through one writer task that commits whatever has queued up in
-one transaction (group commit), so persisting every token costs one fsync per batch,
-not per event. Readers follow a run by reading the store after the last ``seq`` they
-saw and waiting for a wake-up from the writer (or a short poll, which also picks up
-events written by another process).
+one transaction (group commit). An appender does not wait for the commit — the queue
+keeps each run's order and nothing is sent before it is stored — except for a run's
+terminal event, so a finished run's log is complete when its task ends.
+
+Followers in this process get each event pushed right after its commit; they read the
+store only to catch up (a reconnect, a gap) and, while idle, every ``POLL_SECONDS`` to see
+events another process wrote.
 """
 
 from __future__ import annotations
@@ -26,28 +29,40 @@ log = logging.getLogger(__name__)
 
 TERMINAL_EVENTS = frozenset({"done", "error"})
 POLL_SECONDS = 1.0
+MAX_QUEUED = 50_000
+"""Back-pressure: appenders wait when this many events are waiting to be written."""
+
+Pending = tuple[RunEvent, "asyncio.Future[None] | None"]
 
 
 class EventLog:
     def __init__(self, db: Database, *, batch_ms: float = 2.0) -> None:
         self._db = db
         self._batch_seconds = batch_ms / 1000
-        self._queue: asyncio.Queue[tuple[RunEvent, asyncio.Future[None]]] = asyncio.Queue()
-        self._wakeups: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self._queue: asyncio.Queue[Pending] = asyncio.Queue(maxsize=MAX_QUEUED)
+        self._followers: dict[str, set[asyncio.Queue[RunEvent]]] = defaultdict(set)
         self._writer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._writer = asyncio.create_task(self._write_loop(), name="agentrt-event-writer")
 
-    async def close(self) -> None:
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
-            self._writer = None
+    async def close(self, *, drain_seconds: float = 5.0) -> None:
+        """Write what is queued (for at most ``drain_seconds``), then stop the writer."""
+        if self._writer is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), drain_seconds)
+        self._writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer
+        self._writer = None
 
-    async def append(self, event: RunEvent) -> None:
-        """Store the event; returns once it is committed and followers were woken."""
+    async def append(self, event: RunEvent, *, wait: bool = False) -> None:
+        """Queue the event for storing; with ``wait`` (and always for a terminal event),
+        return only once it is committed."""
+        if not (wait or event["type"] in TERMINAL_EVENTS):
+            await self._queue.put((event, None))
+            return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         await self._queue.put((event, future))
         # Shielded: an appender cancelled mid-write still gets its event stored, in order.
@@ -61,25 +76,28 @@ class EventLog:
             while not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                async with self._db.session() as session, session.begin():
-                    await session.execute(
-                        insert(RunEventRow),
-                        [
-                            {"run_id": e["run_id"], "seq": e["seq"], "type": e["type"], "data": e["data"]}
-                            for e, _ in batch
-                        ],
-                    )
-            except Exception as exc:  # a failed batch fails its appenders, not the writer
+                await self._insert([event for event, _ in batch])
+            except Exception as exc:  # a failed batch fails its waiters, not the writer
                 log.exception("storing %d run events failed", len(batch))
                 for _, future in batch:
-                    if not future.done():
+                    if future is not None and not future.done():
                         future.set_exception(exc)
-                continue
-            for event, future in batch:
-                if not future.done():
-                    future.set_result(None)
-                for wakeup in self._wakeups.get(event["run_id"], ()):
-                    wakeup.set()
+            else:
+                for event, future in batch:
+                    if future is not None and not future.done():
+                        future.set_result(None)
+                    for follower in self._followers.get(event["run_id"], ()):
+                        follower.put_nowait(event)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _insert(self, events: list[RunEvent]) -> None:
+        async with self._db.session() as session, session.begin():
+            await session.execute(
+                insert(RunEventRow),
+                [{"run_id": e["run_id"], "seq": e["seq"], "type": e["type"], "data": e["data"]} for e in events],
+            )
 
     async def read(self, run_id: str, after_seq: int = 0, limit: int = 1000) -> list[RunEvent]:
         async with self._db.session() as session:
@@ -94,30 +112,18 @@ class EventLog:
         return [{"type": r.type, "seq": r.seq, "run_id": run_id, "data": r.data} for r in rows]
 
     async def last_seq(self, run_id: str) -> int:
-        events = await self.read_last(run_id)
-        return events["seq"] if events else 0
-
-    async def read_last(self, run_id: str) -> RunEvent | None:
         async with self._db.session() as session:
-            row = (
-                await session.execute(
-                    select(RunEventRow.seq, RunEventRow.type, RunEventRow.data)
-                    .where(RunEventRow.run_id == run_id)
-                    .order_by(RunEventRow.seq.desc())
-                    .limit(1)
-                )
-            ).first()
-        if row is None:
-            return None
-        return {"type": row.type, "seq": row.seq, "run_id": run_id, "data": row.data}
+            seq = await session.scalar(
+                select(RunEventRow.seq).where(RunEventRow.run_id == run_id).order_by(RunEventRow.seq.desc()).limit(1)
+            )
+        return int(seq or 0)
 
     async def follow(self, run_id: str, after_seq: int = 0) -> AsyncIterator[RunEvent]:
         """The run's events after ``after_seq``, live, until its terminal event."""
-        wakeup = asyncio.Event()
-        self._wakeups[run_id].add(wakeup)
+        pushed: asyncio.Queue[RunEvent] = asyncio.Queue()
+        self._followers[run_id].add(pushed)  # before reading, so nothing falls in between
         try:
             while True:
-                wakeup.clear()
                 events = await self.read(run_id, after_seq)
                 for event in events:
                     yield event
@@ -125,13 +131,24 @@ class EventLog:
                     if event["type"] in TERMINAL_EVENTS:
                         return
                 if events:
-                    continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wakeup.wait(), POLL_SECONDS)
+                    continue  # more history than one read returns
+                while True:
+                    try:
+                        event = await asyncio.wait_for(pushed.get(), POLL_SECONDS)
+                    except TimeoutError:
+                        break  # idle: look in the store (another process may be writing)
+                    if event["seq"] <= after_seq:
+                        continue
+                    if event["seq"] != after_seq + 1:
+                        break  # a gap: catch up from the store
+                    yield event
+                    after_seq = event["seq"]
+                    if event["type"] in TERMINAL_EVENTS:
+                        return
         finally:
-            self._wakeups[run_id].discard(wakeup)
-            if not self._wakeups[run_id]:
-                self._wakeups.pop(run_id, None)
+            self._followers[run_id].discard(pushed)
+            if not self._followers[run_id]:
+                self._followers.pop(run_id, None)
 
 
 def stream_error(message: str, cause: dict[str, Any] | None = None) -> dict[str, Any]:

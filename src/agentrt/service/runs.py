@@ -200,8 +200,13 @@ class RunManager:
             session.add(run)
             await session.execute(update(ChatSession).where(ChatSession.id == chat.id).values(updated_at=_now()))
         self._seq[run.id] = 0
-        await self.emit(run, "thinking", {"content": "Starting agent runtime…"})
-        services = await self._services(run, conversation)
+        try:
+            await self.emit(run, "thinking", {"content": "Starting agent runtime…"})
+            services = await self._services(run, conversation)
+        except BaseException as exc:
+            # The run row exists: never leave it 'running' with nothing driving it.
+            await self._end(run, "failed", {"code": "INTERNAL_ERROR", "message": f"the run could not start: {exc!r}"})
+            raise
         self._spawn(
             run,
             lambda sink: self.runtime.start(

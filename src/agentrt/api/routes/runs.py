@@ -49,6 +49,7 @@ async def run_events(
         raise UnprocessableError(f"Last-Event-ID must be an event's seq (an integer), got {raw!r}") from None
     if after < 0:
         raise UnprocessableError("Last-Event-ID must not be negative")
+    await db.close()  # the stream may last long: hold no connection through it
     return event_stream(app.events.follow(run_id, after), ping_seconds=app.settings.sse_ping_seconds)
 
 

@@ -108,6 +108,7 @@ async def chat(session_id: str, body: ChatRequest, db: DbSession, caller: Curren
             details={"length": len(body.message), "limit": limit},
         )
     chat_session = await get_scoped(db, ChatSession, session_id, caller.org_id, what="session")
+    await db.close()  # the stream may last long: hold no connection through it
     at_root = "parent_message_id" in body.model_fields_set and body.parent_message_id is None
     run = await app.runs.start_chat(caller.user, chat_session, body.message, body.parent_message_id, at_root=at_root)
     return event_stream(app.events.follow(run.id), ping_seconds=app.settings.sse_ping_seconds)
