@@ -73,9 +73,23 @@ class Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "agentrt.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--log-level", "warning"],
-                env=self.env(), stdout=log, stderr=subprocess.STDOUT, text=True, cwd=self.data_dir,
+                [
+                    sys.executable,
+                    "-m",
+                    "agentrt.cli",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "warning",
+                ],
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                cwd=self.data_dir,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -110,12 +124,19 @@ class Server:
         return self.start()
 
     def client(self, key: str | None = None) -> Api:
-        return Api(httpx.Client(base_url=self.url, timeout=30,
-                                headers={"Authorization": f"Bearer {key or self.admin_key}"}))
+        return Api(
+            httpx.Client(base_url=self.url, timeout=30, headers={"Authorization": f"Bearer {key or self.admin_key}"})
+        )
 
     def create_org(self, name: str) -> dict[str, str]:
-        out = subprocess.run([sys.executable, "-m", "agentrt.cli", "org", "create", name],
-                             env=self.env(), capture_output=True, text=True, check=True, cwd=self.data_dir)
+        out = subprocess.run(
+            [sys.executable, "-m", "agentrt.cli", "org", "create", name],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=self.data_dir,
+        )
         return dict(json.loads(out.stdout))
 
 
@@ -147,25 +168,44 @@ class Api:
     def session(self, agent_id: str) -> dict[str, Any]:
         return dict(self.ok("POST", "/v1/sessions", json={"agent_id": agent_id}))
 
-    def chat(self, session_id: str, message: str, *, parent: str | None = None, at_root: bool = False,
-             stop_after: int | None = None, until: Any = None) -> list[dict[str, Any]]:
+    def chat(
+        self,
+        session_id: str,
+        message: str,
+        *,
+        parent: str | None = None,
+        at_root: bool = False,
+        stop_after: int | None = None,
+        until: Any = None,
+    ) -> list[dict[str, Any]]:
         """POST a message and read its SSE stream (all of it, or ``stop_after`` events)."""
         body: dict[str, Any] = {"message": message}
         if parent is not None or at_root:
             body["parent_message_id"] = parent
-        return self._read(lambda: connect_sse(self.http, "POST", f"/v1/sessions/{session_id}/messages", json=body),
-                          stop_after, until)
+        return self._read(
+            lambda: connect_sse(self.http, "POST", f"/v1/sessions/{session_id}/messages", json=body), stop_after, until
+        )
 
-    def events(self, run_id: str, *, last_event_id: int | None = None, stop_after: int | None = None,
-               as_query: bool = False, until: Any = None) -> list[dict[str, Any]]:
+    def events(
+        self,
+        run_id: str,
+        *,
+        last_event_id: int | None = None,
+        stop_after: int | None = None,
+        as_query: bool = False,
+        until: Any = None,
+    ) -> list[dict[str, Any]]:
         headers, params = {}, {}
         if last_event_id is not None:
             if as_query:
                 params["lastEventId"] = str(last_event_id)
             else:
                 headers["Last-Event-ID"] = str(last_event_id)
-        return self._read(lambda: connect_sse(self.http, "GET", f"/v1/runs/{run_id}/events", headers=headers,
-                                              params=params), stop_after, until)
+        return self._read(
+            lambda: connect_sse(self.http, "GET", f"/v1/runs/{run_id}/events", headers=headers, params=params),
+            stop_after,
+            until,
+        )
 
     @staticmethod
     def _read(open_stream: Any, stop_after: int | None, until: Any = None) -> list[dict[str, Any]]:
@@ -184,8 +224,9 @@ class Api:
                     break
         return events
 
-    def wait_run(self, run_id: str, statuses: tuple[str, ...] = ("completed", "failed", "cancelled"),
-                 timeout: float = 20) -> dict[str, Any]:
+    def wait_run(
+        self, run_id: str, statuses: tuple[str, ...] = ("completed", "failed", "cancelled"), timeout: float = 20
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             run = dict(self.ok("GET", f"/v1/runs/{run_id}"))

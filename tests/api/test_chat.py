@@ -22,8 +22,17 @@ def test_full_chat_streams_every_event_and_stores_the_reply(api: Api) -> None:
     events = api.chat(chat["id"], "What is 6*7?")
 
     assert types(events) == [
-        "thinking", "run_started", "thinking", "plan", "step_started", "step_finished",
-        "token", "token", "token", "message", "done",
+        "thinking",
+        "run_started",
+        "thinking",
+        "plan",
+        "step_started",
+        "step_finished",
+        "token",
+        "token",
+        "token",
+        "message",
+        "done",
     ]
     assert [e["seq"] for e in events] == list(range(1, 12))
     assert events[0]["data"] == {"content": "Starting agent runtime…"}
@@ -194,3 +203,22 @@ def test_another_organisation_sees_nothing(server: Server, api: Api) -> None:
     assert agent["id"] not in [a["id"] for a in other.ok("GET", "/v1/agents")]
     assert chat["id"] not in [s["id"] for s in other.ok("GET", "/v1/sessions")]
     other.http.close()
+
+
+def test_many_concurrent_chats_all_complete(server: Server, api: Api) -> None:
+    """More simultaneous streams than the connection pool's base size: none may starve."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    agent = api.agent([{"steps": []}, {"$delay": 0.3, "$then": "together"}])
+    sessions = [api.session(agent["id"])["id"] for _ in range(30)]
+
+    def chat(session_id: str) -> str:
+        client = server.client()
+        try:
+            return client.chat(session_id, "hi")[-1]["type"]
+        finally:
+            client.http.close()
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        endings = list(pool.map(chat, sessions))
+    assert endings == ["done"] * 30

@@ -16,16 +16,25 @@ def stored(server: Server, sql: str, **params: str) -> list[str]:
     engine = create_engine(sync_url(server.database_url))
     try:
         with engine.connect() as conn:
-            return [json.dumps(row[0]) if not isinstance(row[0], str) else row[0]
-                    for row in conn.execute(text(sql), params)]
+            return [
+                json.dumps(row[0]) if not isinstance(row[0], str) else row[0] for row in conn.execute(text(sql), params)
+            ]
     finally:
         engine.dispose()
 
 
 def test_secrets_are_encrypted_and_never_returned(server: Server, api: Api) -> None:
-    created = api.ok("POST", "/v1/mcp-servers", json={
-        "name": "vault", "transport": "http", "url": "http://127.0.0.1:9/mcp",
-        "env": {"TOKEN": SECRET}, "headers": {"Authorization": f"Bearer {SECRET}"}})
+    created = api.ok(
+        "POST",
+        "/v1/mcp-servers",
+        json={
+            "name": "vault",
+            "transport": "http",
+            "url": "http://127.0.0.1:9/mcp",
+            "env": {"TOKEN": SECRET},
+            "headers": {"Authorization": f"Bearer {SECRET}"},
+        },
+    )
     assert created["env_keys"] == ["TOKEN"] and created["header_keys"] == ["Authorization"]
     assert SECRET not in json.dumps(api.ok("GET", f"/v1/mcp-servers/{created['id']}"))
     assert SECRET not in json.dumps(api.ok("GET", "/v1/mcp-servers"))

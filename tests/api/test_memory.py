@@ -6,8 +6,16 @@ from typing import Any
 
 from tests.api.server import Api, Server
 
-REMEMBER = {"steps": [{"id": "m1", "capability": "remember", "args": {"fact": "The user's favourite colour is teal"},
-                       "depends_on": []}]}
+REMEMBER = {
+    "steps": [
+        {
+            "id": "m1",
+            "capability": "remember",
+            "args": {"fact": "The user's favourite colour is teal"},
+            "depends_on": [],
+        }
+    ]
+}
 
 
 def recalled(events: list[dict[str, Any]]) -> int:

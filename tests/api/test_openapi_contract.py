@@ -21,13 +21,31 @@ def test_api_contract(tmp_path: Path) -> None:
         api.session(agent["id"])
         api.http.close()
         result = subprocess.run(
-            [sys.executable, "-m", "schemathesis.cli", "run", f"{server.url}/openapi.json",
-             "--header", f"Authorization: Bearer {server.admin_key}",
-             "--checks", CHECKS, "--max-examples", "12", "--request-timeout", "20",
-             "--suppress-health-check", "all", "--no-color",
-             # the chat stream's body is SSE, checked by the chat tests
-             "--exclude-path-regex", r"/messages$|/events$"],
-            capture_output=True, text=True, timeout=900, cwd=tmp_path,
+            [
+                sys.executable,
+                "-m",
+                "schemathesis.cli",
+                "run",
+                f"{server.url}/openapi.json",
+                "--header",
+                f"Authorization: Bearer {server.admin_key}",
+                "--checks",
+                CHECKS,
+                "--max-examples",
+                "12",
+                "--request-timeout",
+                "20",
+                "--suppress-health-check",
+                "all",
+                "--no-color",
+                # the chat stream's body is SSE, checked by the chat tests
+                "--exclude-path-regex",
+                r"/messages$|/events$",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            cwd=tmp_path,
         )
     finally:
         server.stop()
@@ -42,9 +60,18 @@ def test_openapi_document_covers_every_route(path: str, tmp_path: Path) -> None:
 
     document = create_app().openapi()
     paths = document["paths"]
-    for route in ["/v1/agents", "/v1/sessions/{session_id}/messages", "/v1/runs/{run_id}/events",
-                  "/v1/approvals/{approval_id}", "/v1/skills", "/v1/tools", "/v1/mcp-servers", "/v1/users",
-                  "/v1/api-keys", "/v1/memories"]:
+    for route in [
+        "/v1/agents",
+        "/v1/sessions/{session_id}/messages",
+        "/v1/runs/{run_id}/events",
+        "/v1/approvals/{approval_id}",
+        "/v1/skills",
+        "/v1/tools",
+        "/v1/mcp-servers",
+        "/v1/users",
+        "/v1/api-keys",
+        "/v1/memories",
+    ]:
         assert route in paths, route
     chat = paths["/v1/sessions/{session_id}/messages"]["post"]
     assert "text/event-stream" in chat["responses"]["200"]["content"]

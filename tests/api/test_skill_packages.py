@@ -31,15 +31,22 @@ def zipped(files: dict[str, str | bytes], *, links: tuple[str, ...] = ()) -> byt
             archive.writestr(name, content)
         for name in links:
             info = zipfile.ZipInfo(name)
-            info.external_attr = (0o120777 << 16)
+            info.external_attr = 0o120777 << 16
             archive.writestr(info, "/etc/passwd")
     return buffer.getvalue()
 
 
 def manifest(**overrides: Any) -> str:
-    return json.dumps({"name": "word_count", "version": "1.0.0", "description": "Counts words",
-                       "input_schema": {"type": "object", "properties": {"text": {"type": "string"}}},
-                       "entry_point": "main.py:run", **overrides})
+    return json.dumps(
+        {
+            "name": "word_count",
+            "version": "1.0.0",
+            "description": "Counts words",
+            "input_schema": {"type": "object", "properties": {"text": {"type": "string"}}},
+            "entry_point": "main.py:run",
+            **overrides,
+        }
+    )
 
 
 def test_instruction_skill_joins_the_planner_prompt_when_bound(api: Api) -> None:
@@ -64,19 +71,25 @@ def test_instruction_skill_joins_the_planner_prompt_when_bound(api: Api) -> None
     assert again.status_code == 409 and again.json()["code"] == "SKILL_VERSION_EXISTS"
 
 
-@pytest.mark.parametrize(("filename", "data", "reason"), [
-    ("SKILL.md", b"no front matter", "must start with front matter"),
-    ("SKILL.md", b"---\nname: 1bad\ndescription: x\n---\nbody", "name: Value error, must start with a letter"),
-    ("SKILL.md", b"---\nname: ok\ndescription: x\n---\n", "instructions (after the front matter) are empty"),
-    ("skill.zip", b"not a zip", "neither a zip file nor a SKILL.md"),
-    ("skill.zip", zipped({"readme.txt": "hi"}), "holds skill.json (code) or SKILL.md"),
-    ("skill.zip", zipped({"skill.json": "{nope", "main.py": ""}), "skill.json is not JSON"),
-    ("skill.zip", zipped({"skill.json": manifest(input_schema={"type": "nonsense"}), "main.py": ""}),
-     "not a valid JSON Schema"),
-    ("skill.zip", zipped({"skill.json": manifest(), "other.py": ""}), "entry point file 'main.py' is not in"),
-    ("skill.zip", zipped({"skill.json": manifest(), "main.py": "", "../evil.py": "x"}), "leaves the package"),
-    ("skill.zip", zipped({"skill.json": manifest(), "main.py": ""}, links=("link",)), "links are not allowed"),
-])
+@pytest.mark.parametrize(
+    ("filename", "data", "reason"),
+    [
+        ("SKILL.md", b"no front matter", "must start with front matter"),
+        ("SKILL.md", b"---\nname: 1bad\ndescription: x\n---\nbody", "name: Value error, must start with a letter"),
+        ("SKILL.md", b"---\nname: ok\ndescription: x\n---\n", "instructions (after the front matter) are empty"),
+        ("skill.zip", b"not a zip", "neither a zip file nor a SKILL.md"),
+        ("skill.zip", zipped({"readme.txt": "hi"}), "holds skill.json (code) or SKILL.md"),
+        ("skill.zip", zipped({"skill.json": "{nope", "main.py": ""}), "skill.json is not JSON"),
+        (
+            "skill.zip",
+            zipped({"skill.json": manifest(input_schema={"type": "nonsense"}), "main.py": ""}),
+            "not a valid JSON Schema",
+        ),
+        ("skill.zip", zipped({"skill.json": manifest(), "other.py": ""}), "entry point file 'main.py' is not in"),
+        ("skill.zip", zipped({"skill.json": manifest(), "main.py": "", "../evil.py": "x"}), "leaves the package"),
+        ("skill.zip", zipped({"skill.json": manifest(), "main.py": ""}, links=("link",)), "links are not allowed"),
+    ],
+)
 def test_bad_packages_are_refused_with_the_reason(api: Api, filename: str, data: bytes, reason: str) -> None:
     response = upload(api, filename, data)
     assert response.status_code == 422, response.text
