@@ -75,6 +75,18 @@ def test_missing_or_wrong_typed_field_is_named(mutate, location) -> None:  # typ
 def test_model_names_pick_their_provider(
     spec: str | None, provider: str, model: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("AGENTRT_DEFAULT_MODEL", raising=False)
+    monkeypatch.setenv("AGENTRT_DEFAULT_MODEL", "scripted")
     parsed = parse_model_spec(spec)
     assert (parsed.provider, parsed.model) == (provider, model)
+
+
+def test_without_a_configured_model_the_local_one_is_the_default_when_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agentrt.llm import _resolve
+
+    monkeypatch.delenv("AGENTRT_DEFAULT_MODEL", raising=False)
+    monkeypatch.setattr(_resolve, "local_model_installed", lambda: True)
+    assert parse_model_spec(None) == _resolve.ModelSpec("local", "local")
+    monkeypatch.setattr(_resolve, "local_model_installed", lambda: False)
+    assert parse_model_spec(None) == _resolve.ModelSpec("scripted", "scripted")

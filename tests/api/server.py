@@ -65,6 +65,7 @@ class Server:
             "AGENTRT_DATA_DIR": str(self.data_dir),
             "AGENTRT_ADMIN_API_KEY": self.admin_key,
             "AGENTRT_SKILLS_DIR": str(TEST_SKILLS),
+            "AGENTRT_DEFAULT_MODEL": "scripted",  # deterministic unless a test asks for another
             **self.extra_env,
         }
 

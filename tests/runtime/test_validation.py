@@ -176,3 +176,11 @@ def test_delegation_cycle_and_depth_limit_are_refused() -> None:
         RuntimeSessionContext.model_validate(data), SkillRegistry.with_builtins(), agents=agents, delegate=_never
     )  # type: ignore[arg-type]
     assert deep.refused["agent__fresh"] == "the delegation depth limit (3) is reached"
+
+
+def test_ids_of_failed_steps_are_not_reused() -> None:
+    g, p = graph()
+    reused = validate_plan(plan(("s1", "calculator", {"expression": "1"})), g, p, completed={}, taken={"s1"})
+    assert reused.errors == ["step id 's1' belongs to a step that already ran; give new steps new ids"]
+    dependent = validate_plan(plan(("s2", "calculator", {"expression": "${s1}"})), g, p, completed={}, taken={"s1"})
+    assert dependent.errors == ["step s2 refers to 's1', which did not succeed (it has no output)"]

