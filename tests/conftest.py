@@ -48,6 +48,13 @@ def plan(*steps: tuple[str, str, dict[str, Any]] | tuple[str, str, dict[str, Any
     }
 
 
+@pytest.fixture(autouse=True)
+def _scripted_default_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests do not depend on whether the built-in local model is installed: agents without a
+    model use the scripted provider unless a test says otherwise."""
+    monkeypatch.setenv("AGENTRT_DEFAULT_MODEL", "scripted")
+
+
 @pytest.fixture
 def make_context() -> Callable[..., RuntimeSessionContext]:
     def build(script: list[Any], **kwargs: Any) -> RuntimeSessionContext:

@@ -62,10 +62,10 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "AGENTRT_LLM_TIMEOUT",
         "AGENTRT_OPENAI_JSON_MODE",
         "AGENTRT_MODELS_FILE",
-        "AGENTRT_DEFAULT_MODEL",
         "GROQ_API_KEY",
     ):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AGENTRT_DEFAULT_MODEL", "scripted")  # whether or not the local model is installed
     monkeypatch.chdir(tmp_path)  # no stray ./agentrt-models.toml
 
 
