@@ -29,6 +29,7 @@ from agentrt.api.routes import (
     users,
 )
 from agentrt.config import Settings, get_settings
+from agentrt.console import mount_console
 from agentrt.runtime.runner import AgentRuntime
 from agentrt.service.auth import bootstrap
 from agentrt.service.checkpoints import open_checkpointer
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(api_router())
+    mount_console(app)
 
     @app.get("/healthz", tags=["meta"])
     async def healthz(request: Request) -> dict[str, Any]:
