@@ -42,6 +42,8 @@ from typing_extensions import override
 
 from agentrt.errors import ProviderError
 from agentrt.llm._base import ChatMessage, LLMRequest, StreamChunk, StructuredResult, Usage
+from agentrt.llm._http import env_seconds, error_message, retries_taken
+from agentrt.llm._http import shorten as _shorten
 from agentrt.llm.openai import parse_json_object
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
@@ -55,24 +57,8 @@ NO_KEY_PLACEHOLDER = "sk-ant-no-key-required"
 
 _PROVIDER = "anthropic"
 _REDACTED = "[redacted]"
-_MAX_DETAIL = 300
 _TOOL_NAME_BAD = re.compile(r"[^A-Za-z0-9_-]")
 _TOOL_DESCRIPTION = "Give your answer by calling this tool: its input is the whole answer, as a JSON object."
-
-
-def _env_float(name: str) -> float | None:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        raise ProviderError(_PROVIDER, f"{name}={raw!r} is not a number of seconds") from None
-
-
-def _shorten(text: str, limit: int = _MAX_DETAIL) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _int(value: object) -> int:
@@ -250,7 +236,7 @@ class AnthropicProvider:
         self._api_key = key
         self.base_url = url
         if timeout is None:
-            timeout = _env_float("AGENTRT_LLM_TIMEOUT")
+            timeout = _env_seconds("AGENTRT_LLM_TIMEOUT")
         self.timeout = DEFAULT_TIMEOUT_SECONDS if timeout is None else float(timeout)
         if not self.timeout > 0:
             raise ProviderError(_PROVIDER, f"timeout must be a positive number of seconds, not {self.timeout!r}")
@@ -385,12 +371,12 @@ class AnthropicProvider:
         """A short reason for an SDK or transport error: status, API error type, message."""
         seconds = self.timeout if timeout is None else timeout
         if isinstance(exc, anthropic_sdk.APITimeoutError):
-            retries = self._retries_taken(exc)
+            retries = retries_taken(exc, self.max_retries)
             return f"request to {self.safe_base_url()} timed out ({seconds:g}s per attempt, {retries})"
         if isinstance(exc, anthropic_sdk.APIConnectionError):
             cause = exc.__cause__ or exc.__context__
             detail = f": {type(cause).__name__}: {_shorten(str(cause), 200)}" if cause else ""
-            return f"cannot reach {self.safe_base_url()} ({self._retries_taken(exc)}){detail}"
+            return f"cannot reach {self.safe_base_url()} ({retries_taken(exc, self.max_retries)}){detail}"
         if isinstance(exc, httpx2.TimeoutException):
             return f"stream from {self.safe_base_url()} timed out: no data for {seconds:g}s"
         if isinstance(exc, httpx2.HTTPError):
@@ -401,13 +387,13 @@ class AnthropicProvider:
         if isinstance(exc, anthropic_sdk.APIStatusError):
             return self._describe_status(exc)
         if isinstance(exc, anthropic_sdk.APIError):
-            message = self._error_message(exc.body) or exc.message
+            message = error_message(exc.body) or exc.message
             return f"API error: {_shorten(message)}"
         return f"{type(exc).__name__}: {_shorten(str(exc))}"
 
     def _describe_status(self, exc: anthropic_sdk.APIStatusError) -> str:
         error_type = self._error_type(exc.body)
-        message = self._error_message(exc.body) or exc.response.reason_phrase
+        message = error_message(exc.body) or exc.response.reason_phrase
         status = exc.status_code
         if status < 400:
             # An ``event: error`` in the middle of a stream that began with 200.
@@ -422,7 +408,7 @@ class AnthropicProvider:
                 label = "HTTP error"
             reason = f"{label}: HTTP {status}"
             if status in (408, 409, 429) or status >= 500:
-                reason += f" ({self._retries_taken(exc)})"
+                reason += f" ({retries_taken(exc, self.max_retries)})"
             if error_type:
                 reason += f": {error_type}"
         if message:
@@ -431,33 +417,12 @@ class AnthropicProvider:
             reason += f" [request id {exc.request_id}]"
         return reason
 
-    def _retries_taken(self, exc: anthropic_sdk.APIError) -> str:
-        """How many retries the SDK made, read from the last attempt's request."""
-        request = getattr(exc, "request", None)
-        header = request.headers.get("x-stainless-retry-count") if request is not None else None
-        count = int(header) if header is not None and header.isdigit() else self.max_retries
-        if count == 0:
-            return "without retries"
-        return f"after {count} retr{'y' if count == 1 else 'ies'}"
-
     @staticmethod
     def _error_type(body: object) -> str:
         error = body.get("error") if isinstance(body, dict) else None
         kind = error.get("type") if isinstance(error, dict) else None
         return kind if isinstance(kind, str) else ""
 
-    @staticmethod
-    def _error_message(body: object) -> str:
-        """The ``message`` of an Anthropic-style error body, else the body as text."""
-        if isinstance(body, dict):
-            error = body.get("error", body)
-            if isinstance(error, dict):
-                message = error.get("message")
-                if isinstance(message, str) and message:
-                    return message
-            elif isinstance(error, str) and error:
-                return error
-            return json.dumps(body, ensure_ascii=False, default=str)
-        if isinstance(body, str):
-            return body
-        return ""
+
+def _env_seconds(name: str) -> float | None:
+    return env_seconds(_PROVIDER, name)

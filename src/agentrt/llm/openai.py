@@ -36,6 +36,8 @@ from openai.types.completion_usage import CompletionUsage
 
 from agentrt.errors import ProviderError
 from agentrt.llm._base import ChatMessage, LLMRequest, StreamChunk, StructuredResult, Usage
+from agentrt.llm._http import env_seconds, error_message, retries_taken
+from agentrt.llm._http import shorten as _shorten
 
 JsonMode = Literal["json_schema", "json_object_schema", "json_object"]
 JSON_MODES: tuple[str, ...] = get_args(JsonMode)
@@ -47,19 +49,7 @@ NO_KEY_PLACEHOLDER = "sk-no-key-required"
 
 _PROVIDER = "openai"
 _REDACTED = "[redacted]"
-_MAX_DETAIL = 300
 _FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\r?\n?(.*?)```", re.DOTALL)
-
-
-def _env_float(name: str) -> float | None:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ProviderError(_PROVIDER, f"{name}={raw!r} is not a number of seconds") from None
-    return value
 
 
 def _usage(usage: CompletionUsage | None) -> Usage:
@@ -74,11 +64,6 @@ def _message_param(message: ChatMessage) -> ChatCompletionMessageParam:
     if message.role == "assistant":
         return {"role": "assistant", "content": message.content}
     return {"role": "user", "content": message.content}
-
-
-def _shorten(text: str, limit: int = _MAX_DETAIL) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _json_candidates(content: str) -> Iterable[str]:
@@ -138,7 +123,7 @@ class OpenAICompatibleProvider:
         self._api_key = key
         self.base_url = url
         if timeout is None:
-            timeout = _env_float("AGENTRT_LLM_TIMEOUT")
+            timeout = _env_seconds("AGENTRT_LLM_TIMEOUT")
         self.timeout = DEFAULT_TIMEOUT_SECONDS if timeout is None else float(timeout)
         if not self.timeout > 0:
             raise ProviderError(_PROVIDER, f"timeout must be a positive number of seconds, not {self.timeout!r}")
@@ -287,7 +272,7 @@ class OpenAICompatibleProvider:
 
     def _describe(self, exc: openai_sdk.OpenAIError) -> str:
         """A short reason for an SDK error: status, server message, request id."""
-        retries = self._retries_taken(exc)
+        retries = retries_taken(exc, self.max_retries)
         if isinstance(exc, openai_sdk.APITimeoutError):
             return f"request to {self._safe_base_url()} timed out ({self.timeout:g}s per attempt, {retries})"
         if isinstance(exc, openai_sdk.APIConnectionError):
@@ -299,38 +284,17 @@ class OpenAICompatibleProvider:
             reason = f"{label}: HTTP {exc.status_code}"
             if exc.status_code in (408, 409, 429) or exc.status_code >= 500:
                 reason += f" ({retries})"
-            message = self._error_message(exc.body) or exc.response.reason_phrase
+            message = error_message(exc.body) or exc.response.reason_phrase
             if message:
                 reason += f": {_shorten(message)}"
             if exc.request_id:
                 reason += f" [request id {exc.request_id}]"
             return reason
         if isinstance(exc, openai_sdk.APIError):
-            message = self._error_message(exc.body) or exc.message
+            message = error_message(exc.body) or exc.message
             return f"API error: {_shorten(message)}"
         return f"{type(exc).__name__}: {_shorten(str(exc))}"
 
-    def _retries_taken(self, exc: openai_sdk.OpenAIError) -> str:
-        """How many retries the SDK made, read from the last attempt's request."""
-        request = getattr(exc, "request", None)
-        header = request.headers.get("x-stainless-retry-count") if request is not None else None
-        count = int(header) if header is not None and header.isdigit() else self.max_retries
-        if count == 0:
-            return "without retries"
-        return f"after {count} retr{'y' if count == 1 else 'ies'}"
 
-    @staticmethod
-    def _error_message(body: object) -> str:
-        """The ``message`` of an OpenAI-style error body, else the body as text."""
-        if isinstance(body, dict):
-            error = body.get("error", body)
-            if isinstance(error, dict):
-                message = error.get("message")
-                if isinstance(message, str) and message:
-                    return message
-            elif isinstance(error, str) and error:
-                return error
-            return json.dumps(body, ensure_ascii=False, default=str)
-        if isinstance(body, str):
-            return body
-        return ""
+def _env_seconds(name: str) -> float | None:
+    return env_seconds(_PROVIDER, name)
