@@ -99,7 +99,7 @@ def _scripted(spec: ModelSpec, config: AgentConfig) -> LLMProvider:
     if not isinstance(script, list):
         raise ProviderError("scripted", 'agent_config.metadata["script"] must be a list')
     delay = float(config.metadata.get("script_delay_seconds", 0.0))
-    return ScriptedProvider(script, model=spec.model, delay_seconds=delay)
+    return ScriptedProvider(script, model=spec.model, delay_seconds=delay, record=False)
 
 
 def _openai(spec: ModelSpec, config: AgentConfig) -> LLMProvider:

@@ -33,18 +33,23 @@ def _estimate_tokens(text: str) -> int:
 class ScriptedProvider:
     name = "scripted"
 
-    def __init__(self, script: Sequence[Any], *, model: str = "scripted", delay_seconds: float = 0.0) -> None:
+    def __init__(
+        self, script: Sequence[Any], *, model: str = "scripted", delay_seconds: float = 0.0, record: bool = True
+    ) -> None:
         self.model = model
         self._script = list(script)
         self._delay = delay_seconds
+        self._record = record
         self.calls: list[LLMRequest] = []
+        """The requests it answered (when ``record``), for tests to inspect."""
 
     @property
     def script_length(self) -> int:
         return len(self._script)
 
     async def _entry(self, request: LLMRequest) -> Any:
-        self.calls.append(request)
+        if self._record:
+            self.calls.append(request)
         index = request.call_index
         if index >= len(self._script):
             raise ScriptExhaustedError(

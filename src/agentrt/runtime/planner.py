@@ -87,6 +87,12 @@ class PlanningInput:
     replan_reason: str | None = None
 
 
+_SCHEMA_CACHE_SIZE = 512
+_schema_cache: dict[Any, tuple[tuple[dict[str, Any], ...], dict[str, Any]]] = {}
+"""Plan schemas by (capabilities and their schema objects, max steps, used ids): building
+one costs more than a turn's other planning work, and most turns ask for the same."""
+
+
 class PlannerAgent:
     """Turns a message (and what happened so far) into a plan, via structured output."""
 
@@ -129,12 +135,26 @@ class PlannerAgent:
         ids numbered (s1, s2, … skipping ids this turn already used), so a constrained decoder
         cannot write a malformed plan; every provider takes it as structured-output schema."""
         results = planning.step_results or {}
-        return per_capability_plan_schema(
-            self.graph.describe(),
-            max_steps=self.runtime_context.runtime_policy.max_iterations,
-            completed_ids=[sid for sid, r in results.items() if r.get("status") == "succeeded"],
-            taken_ids=list(results),
+        capabilities = list(self.graph.capabilities.values())
+        key = (
+            tuple((c.name, id(c.input_schema)) for c in capabilities),
+            self.runtime_context.runtime_policy.max_iterations,
+            tuple(sorted(sid for sid, r in results.items() if r.get("status") == "succeeded")),
+            tuple(sorted(results)),
         )
+        cached = _schema_cache.get(key)
+        # The schemas themselves are kept with the entry, so an id can never be reused while cached.
+        if cached is not None and all(
+            a is b for a, b in zip(cached[0], (c.input_schema for c in capabilities), strict=True)
+        ):
+            return cached[1]
+        schema = per_capability_plan_schema(
+            self.graph.describe(), max_steps=key[1], completed_ids=list(key[2]), taken_ids=list(key[3])
+        )
+        if len(_schema_cache) >= _SCHEMA_CACHE_SIZE:
+            _schema_cache.clear()
+        _schema_cache[key] = (tuple(c.input_schema for c in capabilities), schema)
+        return schema
 
     async def plan(self, planning: PlanningInput, *, call_index: int) -> StructuredResult:
         config = self.runtime_context.agent_config
