@@ -5,10 +5,52 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 
 from agentrt.errors import ProviderError
 
 MAX_DETAIL = 300
+DEFAULT_TIMEOUT_SECONDS = 60.0
+TIMEOUT_ENV = "AGENTRT_LLM_TIMEOUT"
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """Where and how a provider talks to its server, settled once at construction."""
+
+    api_key: str
+    base_url: str | None
+    timeout: float
+    max_retries: int
+
+
+def connection(
+    provider: str,
+    *,
+    api_key: str | None,
+    base_url: str | None,
+    key_env: str,
+    url_env: str,
+    no_key_placeholder: str,
+    timeout: float | None,
+    max_retries: int,
+) -> Connection:
+    """Arguments first, then the SDK's environment variables; a custom base URL may do
+    without a key (local servers), the provider's own service may not."""
+    key = api_key if api_key is not None else os.environ.get(key_env, "")
+    url = base_url if base_url is not None else (os.environ.get(url_env) or None)
+    if not key:
+        if url is None:
+            raise ProviderError(provider, f"no API key: set {key_env}, or {url_env} for a server that needs none")
+        key = no_key_placeholder
+    if timeout is None:
+        timeout = env_seconds(provider, TIMEOUT_ENV)
+    seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else float(timeout)
+    if not seconds > 0:
+        raise ProviderError(provider, f"timeout must be a positive number of seconds, not {seconds!r}")
+    if max_retries < 0:
+        raise ProviderError(provider, f"max_retries must be 0 or more, not {max_retries!r}")
+    return Connection(key, url, seconds, max_retries)
 
 
 def env_seconds(provider: str, name: str) -> float | None:

@@ -28,7 +28,6 @@ HTTP status, the API's error type or the network problem, and never contains the
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -42,11 +41,10 @@ from typing_extensions import override
 
 from agentrt.errors import ProviderError
 from agentrt.llm._base import ChatMessage, LLMRequest, StreamChunk, StructuredResult, Usage
-from agentrt.llm._http import env_seconds, error_message, retries_taken
+from agentrt.llm._http import connection, error_message, retries_taken
 from agentrt.llm._http import shorten as _shorten
 from agentrt.llm.openai import parse_json_object
 
-DEFAULT_TIMEOUT_SECONDS = 60.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 MAX_RETRY_WAIT_SECONDS = 60.0
@@ -224,25 +222,20 @@ class AnthropicProvider:
         max_retries: int = DEFAULT_MAX_RETRIES,
     ) -> None:
         self.model = model
-        key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY", "")
-        url = base_url if base_url is not None else (os.environ.get("ANTHROPIC_BASE_URL") or None)
-        if not key:
-            if url is None:
-                raise ProviderError(
-                    _PROVIDER,
-                    "no API key: set ANTHROPIC_API_KEY, or ANTHROPIC_BASE_URL for a server that needs none",
-                )
-            key = NO_KEY_PLACEHOLDER
-        self._api_key = key
-        self.base_url = url
-        if timeout is None:
-            timeout = _env_seconds("AGENTRT_LLM_TIMEOUT")
-        self.timeout = DEFAULT_TIMEOUT_SECONDS if timeout is None else float(timeout)
-        if not self.timeout > 0:
-            raise ProviderError(_PROVIDER, f"timeout must be a positive number of seconds, not {self.timeout!r}")
-        if max_retries < 0:
-            raise ProviderError(_PROVIDER, f"max_retries must be 0 or more, not {max_retries!r}")
-        self.max_retries = max_retries
+        settled = connection(
+            _PROVIDER,
+            api_key=api_key,
+            base_url=base_url,
+            key_env="ANTHROPIC_API_KEY",
+            url_env="ANTHROPIC_BASE_URL",
+            no_key_placeholder=NO_KEY_PLACEHOLDER,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        self._api_key = settled.api_key
+        self.base_url = settled.base_url
+        self.timeout = settled.timeout
+        self.max_retries = settled.max_retries
 
     def __repr__(self) -> str:
         return f"AnthropicProvider(model={self.model!r}, base_url={self.safe_base_url()!r})"
@@ -422,7 +415,3 @@ class AnthropicProvider:
         error = body.get("error") if isinstance(body, dict) else None
         kind = error.get("type") if isinstance(error, dict) else None
         return kind if isinstance(kind, str) else ""
-
-
-def _env_seconds(name: str) -> float | None:
-    return env_seconds(_PROVIDER, name)

@@ -36,13 +36,12 @@ from openai.types.completion_usage import CompletionUsage
 
 from agentrt.errors import ProviderError
 from agentrt.llm._base import ChatMessage, LLMRequest, StreamChunk, StructuredResult, Usage
-from agentrt.llm._http import env_seconds, error_message, retries_taken
+from agentrt.llm._http import connection, error_message, retries_taken
 from agentrt.llm._http import shorten as _shorten
 
 JsonMode = Literal["json_schema", "json_object_schema", "json_object"]
 JSON_MODES: tuple[str, ...] = get_args(JsonMode)
 
-DEFAULT_TIMEOUT_SECONDS = 60.0
 DEFAULT_MAX_RETRIES = 2
 NO_KEY_PLACEHOLDER = "sk-no-key-required"
 """Sent to a custom ``base_url`` when no key is configured: local servers ignore it."""
@@ -112,24 +111,20 @@ class OpenAICompatibleProvider:
         json_mode: JsonMode | None = None,
     ) -> None:
         self.model = model
-        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")
-        url = base_url if base_url is not None else (os.environ.get("OPENAI_BASE_URL") or None)
-        if not key:
-            if url is None:
-                raise ProviderError(
-                    _PROVIDER, "no API key: set OPENAI_API_KEY, or OPENAI_BASE_URL for a server that needs none"
-                )
-            key = NO_KEY_PLACEHOLDER
-        self._api_key = key
-        self.base_url = url
-        if timeout is None:
-            timeout = _env_seconds("AGENTRT_LLM_TIMEOUT")
-        self.timeout = DEFAULT_TIMEOUT_SECONDS if timeout is None else float(timeout)
-        if not self.timeout > 0:
-            raise ProviderError(_PROVIDER, f"timeout must be a positive number of seconds, not {self.timeout!r}")
-        if max_retries < 0:
-            raise ProviderError(_PROVIDER, f"max_retries must be 0 or more, not {max_retries!r}")
-        self.max_retries = max_retries
+        settled = connection(
+            _PROVIDER,
+            api_key=api_key,
+            base_url=base_url,
+            key_env="OPENAI_API_KEY",
+            url_env="OPENAI_BASE_URL",
+            no_key_placeholder=NO_KEY_PLACEHOLDER,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        self._api_key = settled.api_key
+        self.base_url = settled.base_url
+        self.timeout = settled.timeout
+        self.max_retries = settled.max_retries
         mode = json_mode or os.environ.get("AGENTRT_OPENAI_JSON_MODE", "").strip() or "json_schema"
         if mode not in JSON_MODES:
             raise ProviderError(_PROVIDER, f"json_mode must be one of {', '.join(JSON_MODES)}, not {mode!r}")
@@ -294,7 +289,3 @@ class OpenAICompatibleProvider:
             message = error_message(exc.body) or exc.message
             return f"API error: {_shorten(message)}"
         return f"{type(exc).__name__}: {_shorten(str(exc))}"
-
-
-def _env_seconds(name: str) -> float | None:
-    return env_seconds(_PROVIDER, name)
