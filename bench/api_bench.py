@@ -41,14 +41,13 @@ import os
 import platform
 import pstats
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from importlib.metadata import version
@@ -56,13 +55,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 from httpx_sse import aconnect_sse, connect_sse
 from sqlalchemy import create_engine, text
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # the test harness's real-server helpers, shared rather than copied
+from tests.api.server import free_port, throwaway_postgres  # noqa: E402
+
 BARE_APP = Path(__file__).resolve().parent / "bare_sse_app.py"
-PG_ADMIN_DSN = os.environ.get("AGENTRT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 # 20 words: the scripted provider streams one token event per word.
 ANSWER = (
@@ -76,26 +76,6 @@ THROUGHPUT_TARGET = 0.5
 
 
 # --- servers ---------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def throwaway_postgres() -> Iterator[str]:
-    """A new PostgreSQL database for this run, dropped afterwards (as in tests/api/server.py)."""
-    name = f"agentrt_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
-    try:
-        yield f"{base.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @dataclass
 class ServerProcess:
     name: str
