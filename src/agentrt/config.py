@@ -24,7 +24,6 @@ class Settings(BaseSettings):
     """``sqlite+aiosqlite:///…`` (default: ``<data_dir>/agentrt.sqlite``) or ``postgresql+psycopg://…``."""
     admin_api_key: str | None = None
     """Used as the first admin's API key on first start, instead of a generated one."""
-    default_model: str | None = None
     max_message_length: int = Field(
         default=DEFAULT_MAX_MESSAGE_LENGTH,
         validation_alias=AliasChoices("MAX_MESSAGE_LENGTH", "AGENTRT_MAX_MESSAGE_LENGTH"),
@@ -43,9 +42,7 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'agentrt.sqlite').as_posix()}"
 
-    @field_validator(
-        "skills_dir", "workspace_dir", "database_url", "admin_api_key", "default_model", "secret_key", mode="before"
-    )
+    @field_validator("skills_dir", "workspace_dir", "database_url", "admin_api_key", "secret_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
